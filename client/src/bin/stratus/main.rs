@@ -1,0 +1,83 @@
+//! `stratus`: the command-line client for a Stratus server.
+//!
+//! Human-readable tables by default, `--json` for scripts (proto3 JSON).
+//! Errors print the gRPC status code and message and exit with status 1.
+
+mod args;
+mod input;
+mod render;
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser;
+use stratus_client::{StratusClient, proto};
+
+use args::{Cli, Command};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            match error.downcast_ref::<tonic::Status>() {
+                Some(status) => eprintln!("error: {}: {}", render::code_name(status.code()), status.message()),
+                None => eprintln!("error: {error:#}"),
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let client = StratusClient::connect(cli.server.clone()).await?;
+    match cli.command {
+        Command::Models { json } => {
+            let models = client.list_models().await?;
+            if json {
+                print_json(&proto::ListModelsResponse { models })?;
+            } else {
+                print!("{}", render::models(&models));
+            }
+        }
+        Command::Datasets { json } => {
+            let datasets = client.list_datasets().await?;
+            if json {
+                print_json(&proto::ListDatasetsResponse { datasets })?;
+            } else {
+                print!("{}", render::datasets(&datasets));
+            }
+        }
+        Command::Health { service } => {
+            let status = client.health(&service).await?;
+            println!("{}", status.as_str_name());
+        }
+        Command::Forecast(forecast) => {
+            let json = forecast.json;
+            let request = forecast.into_request()?;
+            let response = client.forecast(request).await?;
+            if json {
+                print_json(&response)?;
+            } else {
+                print!("{}", render::forecast(&response));
+            }
+        }
+        Command::Risk(risk) => {
+            let json = risk.json;
+            let request = risk.into_request()?;
+            let response = client.score_risk(request).await?;
+            if json {
+                print_json(&response)?;
+            } else {
+                print!("{}", render::risk(&response));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_json(message: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(message).context("encoding the response as JSON")?);
+    Ok(())
+}

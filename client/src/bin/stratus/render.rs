@@ -1,0 +1,140 @@
+//! Human-readable output: compact tables for responses.
+
+use comfy_table::{Cell, CellAlignment, Table, presets};
+use stratus_client::proto;
+
+fn table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table.load_preset(presets::NOTHING).set_header(header.iter().map(|h| Cell::new(h)));
+    table
+}
+
+fn right(text: impl ToString) -> Cell {
+    Cell::new(text.to_string()).set_alignment(CellAlignment::Right)
+}
+
+/// `INVALID_ARGUMENT` from `Code::InvalidArgument`.
+pub fn code_name(code: tonic::Code) -> String {
+    let mut name = String::new();
+    for (i, c) in format!("{code:?}").chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            name.push('_');
+        }
+        name.push(c.to_ascii_uppercase());
+    }
+    name
+}
+
+fn model_line(model: Option<&proto::ModelInfo>) -> String {
+    match model {
+        Some(m) => format!("model {} {} (sha256 {})", m.name, m.version, m.sha256.get(..12).unwrap_or(&m.sha256)),
+        None => "model unknown".to_owned(),
+    }
+}
+
+pub fn models(models: &[proto::ModelInfo]) -> String {
+    let mut t = table(&["NAME", "VERSION", "KIND", "STATE", "PARAMS", "DESCRIPTION / ERROR"]);
+    for m in models {
+        let kind = match proto::ModelKind::try_from(m.kind) {
+            Ok(proto::ModelKind::Unspecified) | Err(_) => "-",
+            Ok(k) => k.as_str_name().trim_start_matches("MODEL_KIND_"),
+        };
+        let state = proto::ModelState::try_from(m.state).map_or("?", |s| s.as_str_name().trim_start_matches("MODEL_STATE_"));
+        let params: Vec<String> = m.params.iter().chain(&m.inputs).map(|p| p.name.clone()).collect();
+        let about = if m.last_error.is_empty() { &m.description } else { &m.last_error };
+        t.add_row(vec![
+            Cell::new(&m.name),
+            Cell::new(&m.version),
+            Cell::new(kind.to_lowercase()),
+            Cell::new(state.to_lowercase()),
+            Cell::new(params.join(",")),
+            Cell::new(about),
+        ]);
+    }
+    format!("{t}\n")
+}
+
+pub fn datasets(datasets: &[proto::Dataset]) -> String {
+    let mut t = table(&["NAME", "FREQUENCY", "PERIODS", "UNIT", "DESCRIPTION"]);
+    for d in datasets {
+        let series = d.series.clone().unwrap_or_default();
+        let frequency = proto::Frequency::try_from(series.frequency)
+            .map_or("?", |f| f.as_str_name().trim_start_matches("FREQUENCY_"))
+            .to_lowercase();
+        t.add_row(vec![
+            Cell::new(&d.name),
+            Cell::new(frequency),
+            Cell::new(format!("{}..{} ({})", d.first_period, d.last_period, d.observation_count)),
+            Cell::new(&series.unit),
+            Cell::new(&d.description),
+        ]);
+    }
+    format!("{t}\n")
+}
+
+pub fn forecast(response: &proto::ForecastResponse) -> String {
+    let levels: Vec<f64> = response
+        .points
+        .first()
+        .map(|p| p.intervals.iter().map(|i| i.level).collect())
+        .unwrap_or_default();
+    let mut header = vec!["PERIOD".to_owned(), "MEAN".to_owned(), "GROWTH %".to_owned()];
+    for level in &levels {
+        header.push(format!("{level}% LOW"));
+        header.push(format!("{level}% HIGH"));
+    }
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut out = format!("{} · series {}\n", model_line(response.model.as_ref()), response.series_name);
+    let mut t = table(&header);
+    for p in &response.points {
+        let mut row = vec![Cell::new(&p.period), right(format!("{:.2}", p.mean)), right(growth(p.growth))];
+        for i in &p.intervals {
+            row.push(right(format!("{:.2}", i.lower)));
+            row.push(right(format!("{:.2}", i.upper)));
+        }
+        t.add_row(row);
+    }
+    out.push_str(&format!("{t}\n"));
+    for scenario in &response.scenarios {
+        let path: Vec<String> = scenario.points.iter().map(|p| format!("{} {:.2}", p.period, p.mean)).collect();
+        out.push_str(&format!("scenario {}: {}\n", scenario.name, path.join(", ")));
+    }
+    if !response.fitted.is_empty() {
+        let mut fitted: Vec<_> = response.fitted.iter().collect();
+        fitted.sort_by(|a, b| a.0.cmp(b.0));
+        let fitted: Vec<String> = fitted.iter().map(|(k, v)| format!("{k}={v:.4}")).collect();
+        out.push_str(&format!("fitted: {}\n", fitted.join(" ")));
+    }
+    for note in &response.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    out
+}
+
+fn growth(g: f64) -> String {
+    if g.is_finite() { format!("{g:+.1}") } else { "n/a".to_owned() }
+}
+
+pub fn risk(response: &proto::RiskResponse) -> String {
+    let band = proto::RiskBand::try_from(response.band).map_or("?", |b| b.as_str_name().trim_start_matches("RISK_BAND_"));
+    let mut out = format!(
+        "{} · {}\nscore {:.1} / 100 · band {band}\n",
+        model_line(response.model.as_ref()),
+        if response.subject.is_empty() { "(no subject)" } else { &response.subject },
+        response.score
+    );
+    let mut t = table(&["INDICATOR", "VALUE", "POINTS", "WHY"]);
+    for f in &response.factors {
+        t.add_row(vec![
+            Cell::new(&f.indicator),
+            right(format!("{:.2}", f.value)),
+            right(format!("{:.1}", f.contribution)),
+            Cell::new(&f.explanation),
+        ]);
+    }
+    out.push_str(&format!("{t}\n"));
+    for note in &response.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    out
+}

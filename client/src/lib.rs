@@ -1,0 +1,152 @@
+//! A thin typed client for Stratus: connect once, one method per RPC.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use stratus_client::{StratusClient, proto};
+//!
+//! let client = StratusClient::connect("http://127.0.0.1:50051").await?;
+//! let forecast = client
+//!     .forecast(proto::ForecastRequest {
+//!         model: Some(proto::ModelRef { name: "naive".into(), version: String::new() }),
+//!         source: Some(proto::forecast_request::Source::Dataset("china-cloud-infra-annual".into())),
+//!         horizon: 3,
+//!         ..Default::default()
+//!     })
+//!     .await?;
+//! println!("{:?}", forecast.points);
+//! # Ok(()) }
+//! ```
+//!
+//! Errors are plain [`tonic::Status`]: match on its code; its message names
+//! the field at fault.
+
+use futures::Stream;
+use stratus_proto::v1::dataset_service_client::DatasetServiceClient;
+use stratus_proto::v1::forecast_service_client::ForecastServiceClient;
+use stratus_proto::v1::model_service_client::ModelServiceClient;
+use stratus_proto::v1::risk_service_client::RiskServiceClient;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Status, Streaming};
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+/// The generated API types (`stratus.v1`).
+pub use stratus_proto::v1 as proto;
+pub use tonic::{Code, Status as RpcStatus};
+
+/// The default server address.
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
+
+/// Why a connection could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The address is not a valid URL.
+    #[error("'{url}' is not a valid server URL (expected e.g. {DEFAULT_SERVER}): {source}")]
+    InvalidUrl {
+        /// What was given.
+        url: String,
+        /// The parse error.
+        source: tonic::transport::Error,
+    },
+    /// Nothing answered there.
+    #[error("cannot connect to {url}: {source}; is stratus-server running there?")]
+    Unreachable {
+        /// Where we tried.
+        url: String,
+        /// The transport error.
+        source: tonic::transport::Error,
+    },
+}
+
+/// One connection to a Stratus server, shared by all services. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct StratusClient {
+    channel: Channel,
+}
+
+impl StratusClient {
+    /// Connects to `url` (e.g. `http://127.0.0.1:50051`).
+    pub async fn connect(url: impl Into<String>) -> Result<Self, ConnectError> {
+        let url = url.into();
+        let endpoint = Endpoint::from_shared(url.clone()).map_err(|source| ConnectError::InvalidUrl {
+            url: url.clone(),
+            source,
+        })?;
+        let channel = endpoint
+            .connect()
+            .await
+            .map_err(|source| ConnectError::Unreachable { url, source })?;
+        Ok(Self { channel })
+    }
+
+    /// Wraps an existing channel (custom TLS, timeouts, balancing).
+    pub fn from_channel(channel: Channel) -> Self {
+        Self { channel }
+    }
+
+    /// `ForecastService.Forecast`.
+    pub async fn forecast(&self, request: proto::ForecastRequest) -> Result<proto::ForecastResponse, Status> {
+        let mut client = ForecastServiceClient::new(self.channel.clone());
+        Ok(client.forecast(request).await?.into_inner())
+    }
+
+    /// `ForecastService.ForecastStream`: responses arrive in request order.
+    pub async fn forecast_stream(
+        &self,
+        requests: impl Stream<Item = proto::ForecastRequest> + Send + 'static,
+    ) -> Result<Streaming<proto::ForecastResponse>, Status> {
+        let mut client = ForecastServiceClient::new(self.channel.clone());
+        Ok(client.forecast_stream(requests).await?.into_inner())
+    }
+
+    /// `RiskService.ScoreRisk`.
+    pub async fn score_risk(&self, request: proto::RiskRequest) -> Result<proto::RiskResponse, Status> {
+        let mut client = RiskServiceClient::new(self.channel.clone());
+        Ok(client.score_risk(request).await?.into_inner())
+    }
+
+    /// `ModelService.ListModels`.
+    pub async fn list_models(&self) -> Result<Vec<proto::ModelInfo>, Status> {
+        let mut client = ModelServiceClient::new(self.channel.clone());
+        Ok(client.list_models(proto::ListModelsRequest {}).await?.into_inner().models)
+    }
+
+    /// `ModelService.GetModel`; an empty version means the newest.
+    pub async fn get_model(&self, name: &str, version: &str) -> Result<proto::ModelInfo, Status> {
+        let mut client = ModelServiceClient::new(self.channel.clone());
+        let model = Some(proto::ModelRef {
+            name: name.to_owned(),
+            version: version.to_owned(),
+        });
+        Ok(client.get_model(proto::GetModelRequest { model }).await?.into_inner())
+    }
+
+    /// `ModelService.ReloadModels` (an admin call).
+    pub async fn reload_models(&self) -> Result<Vec<proto::ModelInfo>, Status> {
+        let mut client = ModelServiceClient::new(self.channel.clone());
+        Ok(client.reload_models(proto::ReloadModelsRequest {}).await?.into_inner().models)
+    }
+
+    /// `DatasetService.ListDatasets` (observations left out).
+    pub async fn list_datasets(&self) -> Result<Vec<proto::Dataset>, Status> {
+        let mut client = DatasetServiceClient::new(self.channel.clone());
+        Ok(client.list_datasets(proto::ListDatasetsRequest {}).await?.into_inner().datasets)
+    }
+
+    /// `DatasetService.GetDataset`.
+    pub async fn get_dataset(&self, name: &str) -> Result<proto::Dataset, Status> {
+        let mut client = DatasetServiceClient::new(self.channel.clone());
+        let request = proto::GetDatasetRequest { name: name.to_owned() };
+        Ok(client.get_dataset(request).await?.into_inner())
+    }
+
+    /// `grpc.health.v1.Health.Check` for `service` (empty: the whole server).
+    pub async fn health(&self, service: &str) -> Result<ServingStatus, Status> {
+        let mut client = HealthClient::new(self.channel.clone());
+        let request = tonic_health::pb::HealthCheckRequest {
+            service: service.to_owned(),
+        };
+        let status = client.check(request).await?.into_inner().status;
+        Ok(ServingStatus::try_from(status).unwrap_or(ServingStatus::Unknown))
+    }
+}

@@ -1,0 +1,22 @@
+//! Small statistical helpers every model needs for prediction intervals.
+
+use statrs::distribution::{ContinuousCDF, Normal};
+
+/// The standard-normal quantile that bounds a central interval of
+/// `level` percent coverage: 1.2816 for 80, 1.9600 for 95.
+pub fn central_z(level: f64) -> f64 {
+    // The server guarantees 0 < level < 100, so the probability is in (0.5, 1).
+    let p = 0.5 + level / 200.0;
+    Normal::standard().inverse_cdf(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_quantiles() {
+        assert!((central_z(95.0) - 1.959_964).abs() < 1e-5);
+        assert!((central_z(80.0) - 1.281_552).abs() < 1e-5);
+    }
+}

@@ -1,0 +1,104 @@
+//! The errors a request can end in, and their gRPC statuses.
+//!
+//! Every message names the offending field first ("horizon: must be at least
+//! 1"); invalid arguments also carry `google.rpc.BadRequest` field violations
+//! so programs can act on them without parsing text.
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// One problem with one request field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldViolation {
+    /// The field path, e.g. `series.observations[2].period`.
+    pub field: String,
+    /// What is wrong and what would be accepted.
+    pub description: String,
+}
+
+impl FieldViolation {
+    /// A violation of `field`.
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
+
+/// Why a request failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    /// The request is malformed; one or more fields are at fault.
+    #[error("{}", summarize(.0))]
+    InvalidArgument(Vec<FieldViolation>),
+    /// A server limit was exceeded.
+    #[error("{}", summarize(std::slice::from_ref(.0)))]
+    LimitExceeded(FieldViolation),
+    /// A model, version or dataset does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The call does not fit the target (e.g. a forecast asked of a risk model).
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// A plugin failed, panicked or answered garbage.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A single invalid field.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::InvalidArgument(vec![FieldViolation::new(field, description)])
+    }
+}
+
+fn summarize(violations: &[FieldViolation]) -> String {
+    const SHOWN: usize = 5;
+    let mut text = violations
+        .iter()
+        .take(SHOWN)
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ");
+    if violations.len() > SHOWN {
+        text.push_str(&format!(" (and {} more)", violations.len() - SHOWN));
+    }
+    text
+}
+
+impl From<ApiError> for Status {
+    fn from(error: ApiError) -> Self {
+        let message = error.to_string();
+        match error {
+            ApiError::InvalidArgument(violations) => bad_request(Code::InvalidArgument, message, &violations),
+            ApiError::LimitExceeded(violation) => bad_request(Code::ResourceExhausted, message, &[violation]),
+            ApiError::NotFound(_) => Status::not_found(message),
+            ApiError::FailedPrecondition(_) => Status::failed_precondition(message),
+            ApiError::Internal(_) => Status::internal(message),
+        }
+    }
+}
+
+fn bad_request(code: Code, message: String, violations: &[FieldViolation]) -> Status {
+    let mut details = ErrorDetails::new();
+    for v in violations {
+        details.add_bad_request_violation(v.field.clone(), v.description.clone());
+    }
+    Status::with_error_details(code, message, details)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_argument_carries_bad_request_details() {
+        let status: Status = ApiError::invalid("horizon", "must be at least 1").into();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(status.message(), "horizon: must be at least 1");
+        let details = status.get_error_details();
+        let bad = details.bad_request().unwrap();
+        assert_eq!(bad.field_violations[0].field, "horizon");
+    }
+}

@@ -1,0 +1,22 @@
+//! The Stratus server: serves forecast and risk models, loaded at run time
+//! from plugin libraries, over gRPC.
+//!
+//! Map of the crate (see ARCHITECTURE.md for how a request flows):
+//! - [`config`]: flags and environment.
+//! - [`server`]: start-up, the tonic router, health, reflection, shutdown.
+//! - [`service`]: the four gRPC services.
+//! - [`validate`]: request checks before any plugin sees a request.
+//! - [`plugin`]: loading libraries and the registry of loaded models.
+//! - [`dataset`], [`period`]: reference series and period labels.
+//! - [`error`], [`model_info`], [`telemetry`]: statuses, model descriptions, logs.
+
+pub mod config;
+pub mod dataset;
+pub mod error;
+pub mod model_info;
+pub mod period;
+pub mod plugin;
+pub mod server;
+pub mod service;
+pub mod telemetry;
+pub mod validate;

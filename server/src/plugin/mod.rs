@@ -1,0 +1,7 @@
+//! Model plugins: loading libraries ([`library`]) and keeping the set of
+//! loaded models that requests resolve against ([`registry`]).
+
+pub mod library;
+pub mod registry;
+
+pub use registry::{LoadedModel, PluginRegistry};

@@ -1,0 +1,278 @@
+//! The set of models the server serves, rebuilt from the plugin folder.
+//!
+//! A scan produces a new immutable [`Snapshot`] that replaces the old one in a
+//! single swap. Requests resolve a model to an `Arc<LoadedModel>` and keep it
+//! for the whole call, so a reload never pulls a library out from under an
+//! in-flight call: the old instance is destroyed only when its last call ends.
+//! A library whose bytes did not change (same path, same SHA-256) is reused
+//! rather than loaded again.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
+
+use prost::Message;
+use sha2::{Digest, Sha256};
+use stratus_plugin::wire;
+
+use super::library::{self, CallError, PrivateCopies};
+use crate::error::ApiError;
+
+/// One model served from one library.
+#[derive(Debug)]
+pub struct LoadedModel {
+    /// What the model says about itself.
+    pub description: wire::ModelDescription,
+    /// Parsed `description.version`, for ordering.
+    pub version: semver::Version,
+    /// The file in the plugin folder.
+    pub library_path: PathBuf,
+    /// SHA-256 of the library's bytes, hex.
+    pub sha256: String,
+    /// "major.minor".
+    pub abi_version: String,
+    /// When it was loaded.
+    pub loaded_at: SystemTime,
+    /// The last error the plugin reported (failures of the model, not of
+    /// requests), for `GetModel`.
+    last_error: Mutex<String>,
+    instance: library::PluginInstance,
+}
+
+impl LoadedModel {
+    /// The model's kind.
+    pub fn kind(&self) -> wire::ModelKind {
+        wire::ModelKind::try_from(self.description.kind).unwrap_or(wire::ModelKind::Unspecified)
+    }
+
+    /// The last failure of the model itself, or empty.
+    pub fn last_error(&self) -> String {
+        self.last_error.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+
+    /// Calls the model (blocking: run it off the async workers). Plugin
+    /// failures become `INTERNAL` and are remembered in `last_error`.
+    pub fn invoke(&self, request: &wire::InvokeRequest) -> Result<wire::InvokeResponse, ApiError> {
+        let who = format!("model '{}' {}", self.description.name, self.description.version);
+        match self.instance.invoke(&request.encode_to_vec()) {
+            Ok(response) => Ok(response),
+            Err(CallError::Plugin(error)) => {
+                use wire::plugin_error::Code;
+                let message = if error.field.is_empty() {
+                    format!("{who}: {}", error.message)
+                } else {
+                    error.message.clone()
+                };
+                match Code::try_from(error.code).unwrap_or(Code::Internal) {
+                    Code::InvalidArgument => Err(ApiError::invalid(error.field, message)),
+                    Code::FailedPrecondition => Err(ApiError::FailedPrecondition(message)),
+                    Code::Internal | Code::Unspecified => Err(self.failed(format!("{who} failed: {}", error.message))),
+                }
+            }
+            Err(CallError::Garbage(what)) => Err(self.failed(format!("{who} broke the plugin contract: it {what}"))),
+        }
+    }
+
+    /// Records a failure of the model and returns it as `INTERNAL`.
+    pub fn failed(&self, message: String) -> ApiError {
+        if let Ok(mut last) = self.last_error.lock() {
+            last.clone_from(&message);
+        }
+        ApiError::Internal(message)
+    }
+}
+
+/// A library the registry refused, shown in `ListModels`.
+#[derive(Debug, Clone)]
+pub struct RefusedLibrary {
+    /// The file in the plugin folder.
+    pub library_path: PathBuf,
+    /// SHA-256 of its bytes, if they could be read.
+    pub sha256: String,
+    /// Why it was refused.
+    pub error: String,
+    /// When the refusal happened.
+    pub at: SystemTime,
+}
+
+/// What the registry serves at one moment.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Models by name, newest version first.
+    pub models: BTreeMap<String, Vec<Arc<LoadedModel>>>,
+    /// Libraries refused in the scan that built this snapshot.
+    pub refused: Vec<RefusedLibrary>,
+}
+
+/// Resolves model references against the current [`Snapshot`] and rebuilds it
+/// from the plugin folder on request.
+#[derive(Debug)]
+pub struct PluginRegistry {
+    dir: PathBuf,
+    copies: PrivateCopies,
+    current: RwLock<Arc<Snapshot>>,
+    // Serialises scans, so two reloads cannot load the same library twice.
+    scanning: Mutex<()>,
+}
+
+impl PluginRegistry {
+    /// An empty registry over `dir`; call [`PluginRegistry::scan`] to load.
+    pub fn new(dir: impl Into<PathBuf>) -> std::io::Result<Self> {
+        Ok(Self {
+            dir: dir.into(),
+            copies: PrivateCopies::new()?,
+            current: RwLock::new(Arc::default()),
+            scanning: Mutex::new(()),
+        })
+    }
+
+    /// The plugin folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// What is served now.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        // A poisoned lock only means a panic elsewhere mid-swap of an Arc,
+        // which cannot leave the Arc itself torn.
+        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Rescans the plugin folder (blocking: file I/O and `dlopen`) and swaps
+    /// in the result. Errors only if the folder itself cannot be read.
+    pub fn scan(&self) -> std::io::Result<Arc<Snapshot>> {
+        let _guard = self.scanning.lock().unwrap_or_else(|e| e.into_inner());
+        let previous = self.snapshot();
+        let reusable: HashMap<(&Path, &str), &Arc<LoadedModel>> = previous
+            .models
+            .values()
+            .flatten()
+            .map(|m| ((m.library_path.as_path(), m.sha256.as_str()), m))
+            .collect();
+
+        let mut next = Snapshot::default();
+        for path in library_files(&self.dir)? {
+            let bytes = match std::fs::read(&path) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    next.refuse(&path, String::new(), format!("cannot read the library: {e}"));
+                    continue;
+                }
+            };
+            let sha256 = hex::encode(Sha256::digest(&bytes));
+            let model = match reusable.get(&(path.as_path(), sha256.as_str())) {
+                Some(model) => Arc::clone(model),
+                None => match library::load(&path, &bytes, &self.copies) {
+                    Ok(loaded) => {
+                        let version = semver::Version::parse(&loaded.description.version)
+                            .unwrap_or_else(|_| semver::Version::new(0, 0, 0));
+                        tracing::info!(
+                            model = %loaded.description.name,
+                            version = %loaded.description.version,
+                            library = %path.display(),
+                            sha256 = %sha256,
+                            "model loaded"
+                        );
+                        Arc::new(LoadedModel {
+                            description: loaded.description,
+                            version,
+                            library_path: path.clone(),
+                            sha256,
+                            abi_version: loaded.abi_version,
+                            loaded_at: SystemTime::now(),
+                            last_error: Mutex::default(),
+                            instance: loaded.instance,
+                        })
+                    }
+                    Err(error) => {
+                        next.refuse(&path, sha256, error.to_string());
+                        continue;
+                    }
+                },
+            };
+            next.add(model);
+        }
+        let next = Arc::new(next);
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::clone(&next);
+        Ok(next)
+    }
+
+    /// The model `name` at `version` (empty: the newest).
+    pub fn resolve(&self, name: &str, version: &str) -> Result<Arc<LoadedModel>, ApiError> {
+        if name.is_empty() {
+            return Err(ApiError::invalid("model.name", "is required; ListModels shows what is loaded"));
+        }
+        let snapshot = self.snapshot();
+        let Some(versions) = snapshot.models.get(name) else {
+            let known: Vec<&str> = snapshot.models.keys().map(String::as_str).collect();
+            return Err(ApiError::NotFound(format!(
+                "model.name: no model '{name}' is loaded (loaded: {})",
+                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+            )));
+        };
+        if version.is_empty() {
+            return versions
+                .first()
+                .cloned()
+                .ok_or_else(|| ApiError::NotFound(format!("model.name: no version of '{name}' is loaded")));
+        }
+        versions
+            .iter()
+            .find(|m| m.description.version == version)
+            .cloned()
+            .ok_or_else(|| {
+                let known: Vec<&str> = versions.iter().map(|m| m.description.version.as_str()).collect();
+                ApiError::NotFound(format!(
+                    "model.version: '{name}' has no version '{version}' loaded (loaded: {})",
+                    known.join(", ")
+                ))
+            })
+    }
+}
+
+impl Snapshot {
+    fn add(&mut self, model: Arc<LoadedModel>) {
+        let versions = self.models.entry(model.description.name.clone()).or_default();
+        if let Some(existing) = versions.iter().find(|m| m.version == model.version) {
+            let error = format!(
+                "duplicate: model '{}' {} is already loaded from {}",
+                model.description.name,
+                model.description.version,
+                existing.library_path.display()
+            );
+            self.refuse(&model.library_path.clone(), model.sha256.clone(), error);
+            return;
+        }
+        versions.push(model);
+        versions.sort_by(|a, b| b.version.cmp(&a.version));
+    }
+
+    fn refuse(&mut self, path: &Path, sha256: String, error: String) {
+        tracing::warn!(library = %path.display(), %error, "plugin library refused");
+        self.refused.push(RefusedLibrary {
+            library_path: path.to_owned(),
+            sha256,
+            error,
+            at: SystemTime::now(),
+        });
+    }
+}
+
+/// The shared libraries in `dir`, by name. Other files are not plugins and are
+/// skipped (debug-logged), so a README beside the libraries is harmless.
+fn library_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let hidden = path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        let is_library = path.extension().is_some_and(|ext| ext == std::env::consts::DLL_EXTENSION);
+        if path.is_file() && is_library && !hidden {
+            files.push(path);
+        } else {
+            tracing::debug!(file = %path.display(), "not a plugin library; skipped");
+        }
+    }
+    files.sort();
+    Ok(files)
+}

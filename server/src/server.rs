@@ -1,0 +1,134 @@
+//! Start-up and shutdown: load datasets and plugins, mount the services with
+//! health and reflection, serve until SIGTERM/Ctrl-C, then drain.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use stratus_proto::v1::dataset_service_server::DatasetServiceServer;
+use stratus_proto::v1::forecast_service_server::ForecastServiceServer;
+use stratus_proto::v1::model_service_server::ModelServiceServer;
+use stratus_proto::v1::risk_service_server::RiskServiceServer;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::config::Config;
+use crate::dataset::{DatasetCatalog, DatasetError};
+use crate::plugin::PluginRegistry;
+use crate::service::{AppState, DatasetApi, ForecastApi, ModelApi, RiskApi};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A dataset file is unreadable or malformed.
+    #[error("datasets: {0}")]
+    Datasets(#[from] DatasetError),
+    /// The plugin folder cannot be read.
+    #[error("plugin folder {dir}: {source}; pass an existing folder with --plugins")]
+    Plugins {
+        /// The folder.
+        dir: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The listen address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Reflection could not be built from the descriptor set.
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The transport failed.
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// The names of the services, as health checks know them.
+const SERVICES: &[&str] = &[
+    "stratus.v1.ForecastService",
+    "stratus.v1.RiskService",
+    "stratus.v1.ModelService",
+    "stratus.v1.DatasetService",
+];
+
+/// Loads everything, binds, prints the bound address on stdout, and serves
+/// until `shutdown` completes; then stops accepting and lets in-flight calls
+/// finish.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+    let datasets = DatasetCatalog::load(config.data_dir.as_deref())?;
+    let plugin_error = |source| StartError::Plugins {
+        dir: config.plugins.display().to_string(),
+        source,
+    };
+    let registry = Arc::new(PluginRegistry::new(&config.plugins).map_err(plugin_error)?);
+    let scan_registry = Arc::clone(&registry);
+    let snapshot = tokio::task::spawn_blocking(move || scan_registry.scan())
+        .await
+        .map_err(|e| plugin_error(std::io::Error::other(e)))?
+        .map_err(plugin_error)?;
+    tracing::info!(
+        models = snapshot.models.values().map(Vec::len).sum::<usize>(),
+        refused = snapshot.refused.len(),
+        datasets = datasets.iter().count(),
+        plugins = %config.plugins.display(),
+        "registry loaded"
+    );
+
+    let state = Arc::new(AppState {
+        registry,
+        datasets,
+        limits: config.limits(),
+    });
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    for service in SERVICES {
+        health.set_service_status(*service, tonic_health::ServingStatus::Serving).await;
+    }
+    health.set_service_status("", tonic_health::ServingStatus::Serving).await;
+
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(stratus_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(stratus_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let limit = config.max_message_bytes;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Listen { addr: config.listen, source })?;
+    let local = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
+    tracing::info!(address = %local, "serving");
+    // Tests and scripts read this line to learn the port when --listen uses port 0.
+    println!("stratus-server listening on {local}");
+
+    let draining = async move {
+        shutdown.await;
+        tracing::info!("shutting down: no new calls, finishing in-flight ones");
+        health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+        for service in SERVICES {
+            health.set_service_status(*service, tonic_health::ServingStatus::NotServing).await;
+        }
+    };
+
+    tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(reflection_alpha)
+        .add_service(
+            ForecastServiceServer::new(ForecastApi::new(Arc::clone(&state)))
+                .max_decoding_message_size(limit),
+        )
+        .add_service(RiskServiceServer::new(RiskApi::new(Arc::clone(&state))).max_decoding_message_size(limit))
+        .add_service(ModelServiceServer::new(ModelApi::new(Arc::clone(&state))))
+        .add_service(DatasetServiceServer::new(DatasetApi::new(Arc::clone(&state))))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), draining)
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,53 @@
+//! The gRPC services. Each handler validates (see `validate`), calls the
+//! model off the async workers, checks what came back, and answers.
+
+mod dataset;
+mod forecast;
+mod model;
+mod risk;
+
+use std::sync::Arc;
+
+pub use dataset::DatasetApi;
+pub use forecast::ForecastApi;
+pub use model::ModelApi;
+pub use risk::RiskApi;
+
+use stratus_plugin::wire;
+
+use crate::dataset::DatasetCatalog;
+use crate::error::ApiError;
+use crate::plugin::{LoadedModel, PluginRegistry};
+use crate::validate::{Context, Limits};
+
+/// What every service shares: the models, the datasets and the limits.
+#[derive(Debug)]
+pub struct AppState {
+    /// Loaded models.
+    pub registry: Arc<PluginRegistry>,
+    /// Reference datasets.
+    pub datasets: DatasetCatalog,
+    /// Request size limits.
+    pub limits: Limits,
+}
+
+impl AppState {
+    fn context(&self) -> Context<'_> {
+        Context {
+            registry: &self.registry,
+            datasets: &self.datasets,
+            limits: self.limits,
+        }
+    }
+}
+
+/// Calls a model on the blocking pool, so a slow model cannot stall the
+/// async workers that serve other calls and health checks. The `Arc` keeps
+/// the model's library instance alive until the call returns, whatever a
+/// reload does meanwhile.
+async fn invoke(model: &Arc<LoadedModel>, request: wire::InvokeRequest) -> Result<wire::InvokeResponse, ApiError> {
+    let task_model = Arc::clone(model);
+    tokio::task::spawn_blocking(move || task_model.invoke(&request))
+        .await
+        .map_err(|e| model.failed(format!("model '{}' call did not complete: {e}", model.description.name)))?
+}

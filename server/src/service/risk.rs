@@ -1,0 +1,122 @@
+//! `RiskService`: scores risk, optionally composed with a demand forecast.
+
+use std::sync::Arc;
+
+use stratus_plugin::wire;
+use stratus_proto::v1::risk_service_server::RiskService;
+use stratus_proto::v1::{Factor, RiskBand, RiskRequest, RiskResponse};
+use tonic::{Request, Response, Status};
+
+use super::{AppState, forecast, invoke};
+use crate::error::ApiError;
+use crate::model_info::{self, Detail};
+use crate::telemetry::observe;
+use crate::validate;
+
+/// The series name under which a composed demand forecast reaches the model.
+pub const DEMAND_FORECAST_SERIES: &str = "demand_forecast";
+
+/// The `RiskService` implementation.
+#[derive(Debug, Clone)]
+pub struct RiskApi {
+    state: Arc<AppState>,
+}
+
+impl RiskApi {
+    /// A service over the shared state.
+    pub fn new(state: Arc<AppState>) -> Self {
+        Self { state }
+    }
+}
+
+async fn run(state: &AppState, request: RiskRequest) -> Result<RiskResponse, ApiError> {
+    let mut valid = validate::risk(&request, state.context())?;
+    let mut notes = Vec::new();
+    if let Some(demand) = request.demand.clone() {
+        // Any forecast model can feed any risk model: the forecast path
+        // reaches the risk model as one more series.
+        let forecast = forecast::run(state, demand, "demand.").await?;
+        let model = forecast.model.clone().unwrap_or_default();
+        notes.push(format!(
+            "Demand path from forecast model '{}' {} (library sha256 {}), passed as series '{DEMAND_FORECAST_SERIES}'.",
+            model.name, model.version, model.sha256
+        ));
+        let frequency = match request.demand.as_ref().and_then(|d| d.source.as_ref()) {
+            Some(stratus_proto::v1::forecast_request::Source::Series(s)) => s.frequency,
+            Some(stratus_proto::v1::forecast_request::Source::Dataset(name)) => state
+                .datasets
+                .get(name)
+                .and_then(|d| d.series.as_ref())
+                .map_or(0, |s| s.frequency),
+            None => 0,
+        };
+        valid.input.series.insert(
+            DEMAND_FORECAST_SERIES.to_owned(),
+            wire::Series {
+                name: forecast.series_name.clone(),
+                unit: String::new(),
+                frequency,
+                observations: forecast
+                    .points
+                    .iter()
+                    .map(|p| wire::Observation {
+                        period: p.period.clone(),
+                        value: p.mean,
+                    })
+                    .collect(),
+            },
+        );
+    }
+
+    let response = invoke(
+        &valid.model,
+        wire::InvokeRequest {
+            call: Some(wire::invoke_request::Call::Risk(valid.input)),
+        },
+    )
+    .await?;
+    let Some(wire::invoke_response::Result::Risk(output)) = response.result else {
+        return Err(valid.model.failed(format!(
+            "model '{}' answered a risk call with something else",
+            valid.model.description.name
+        )));
+    };
+    let band = RiskBand::try_from(output.band).unwrap_or(RiskBand::Unspecified);
+    let sane = output.score.is_finite()
+        && (0.0..=100.0).contains(&output.score)
+        && band != RiskBand::Unspecified
+        && output.factors.iter().all(|f| f.value.is_finite() && f.contribution.is_finite());
+    if !sane {
+        return Err(valid.model.failed(format!(
+            "model '{}' returned a score outside 0-100, no band, or non-finite factors",
+            valid.model.description.name
+        )));
+    }
+    notes.extend(output.notes);
+    Ok(RiskResponse {
+        model: Some(model_info::loaded(&valid.model, Detail::Identity)),
+        subject: request.subject,
+        score: output.score,
+        band: band as i32,
+        factors: output
+            .factors
+            .into_iter()
+            .map(|f| Factor {
+                indicator: f.indicator,
+                value: f.value,
+                contribution: f.contribution,
+                explanation: f.explanation,
+            })
+            .collect(),
+        notes,
+    })
+}
+
+#[tonic::async_trait]
+impl RiskService for RiskApi {
+    async fn score_risk(&self, request: Request<RiskRequest>) -> Result<Response<RiskResponse>, Status> {
+        let request = request.into_inner();
+        let model = request.model.as_ref().map(|m| m.name.clone()).unwrap_or_default();
+        observe("ScoreRisk", &model, run(&self.state, request)).await
+    }
+}

@@ -1,0 +1,356 @@
+//! Request validation: everything a plugin may assume is checked here, before
+//! any plugin sees a request, and every problem names its field.
+//!
+//! The output is the plugin-facing input message, complete: levels sorted and
+//! defaulted, every declared parameter present, the future period labels
+//! computed. Field paths carry a prefix so a forecast nested in a risk request
+//! reports `demand.horizon`, not `horizon`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use stratus_plugin::wire;
+use stratus_proto::v1::{ForecastRequest, RiskRequest, Series, forecast_request};
+
+use crate::dataset::DatasetCatalog;
+use crate::error::{ApiError, FieldViolation};
+use crate::period::{Cadence, Period};
+use crate::plugin::{LoadedModel, PluginRegistry};
+
+/// Interval coverages used when a request gives none.
+pub const DEFAULT_LEVELS: [f64; 2] = [80.0, 95.0];
+
+/// Server-side limits on a request's size.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest accepted `horizon`.
+    pub max_horizon: u32,
+    /// Most observations accepted in one series.
+    pub max_observations: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_horizon: 100,
+            max_observations: 100_000,
+        }
+    }
+}
+
+/// What request validation needs to look things up.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// Models to resolve `model` against.
+    pub registry: &'a PluginRegistry,
+    /// Datasets to resolve `dataset` against.
+    pub datasets: &'a DatasetCatalog,
+    /// Size limits.
+    pub limits: Limits,
+}
+
+/// A forecast request that passed validation.
+#[derive(Debug)]
+pub struct ValidForecast {
+    /// The model to run.
+    pub model: Arc<LoadedModel>,
+    /// The complete plugin input.
+    pub input: wire::ForecastInput,
+}
+
+/// A risk request that passed validation (minus its `demand` forecast, which
+/// the caller runs and adds).
+#[derive(Debug)]
+pub struct ValidRisk {
+    /// The model to run.
+    pub model: Arc<LoadedModel>,
+    /// The complete plugin input.
+    pub input: wire::RiskInput,
+}
+
+/// Validates a forecast request; `prefix` is prepended to field paths.
+pub fn forecast(request: &ForecastRequest, ctx: Context<'_>, prefix: &str) -> Result<ValidForecast, ApiError> {
+    let field = |name: &str| format!("{prefix}{name}");
+    let model = resolve(request.model.as_ref(), ctx.registry, prefix)?;
+    if model.kind() != wire::ModelKind::Forecast {
+        return Err(ApiError::FailedPrecondition(format!(
+            "{}: '{}' is a risk model; call RiskService.ScoreRisk, or pick a forecast model",
+            field("model.name"),
+            model.description.name
+        )));
+    }
+
+    let series: Series = match &request.source {
+        Some(forecast_request::Source::Series(series)) => series.clone(),
+        Some(forecast_request::Source::Dataset(name)) => ctx
+            .datasets
+            .get(name)
+            .and_then(|d| d.series.clone())
+            .ok_or_else(|| {
+                ApiError::NotFound(format!(
+                    "{}: no dataset '{name}' (available: {})",
+                    field("dataset"),
+                    ctx.datasets.names().join(", ")
+                ))
+            })?,
+        None => {
+            return Err(ApiError::invalid(
+                field("series"),
+                "a forecast needs the history: set `series`, or `dataset` to a name from ListDatasets",
+            ));
+        }
+    };
+
+    let mut violations = Vec::new();
+    let checked = check_series(&series, &field("series"), ctx.limits, &mut violations)?;
+    if request.horizon == 0 {
+        violations.push(FieldViolation::new(field("horizon"), "must be at least 1"));
+    } else if request.horizon > ctx.limits.max_horizon {
+        return Err(ApiError::LimitExceeded(FieldViolation::new(
+            field("horizon"),
+            format!("{} is above this server's limit of {}", request.horizon, ctx.limits.max_horizon),
+        )));
+    }
+    let levels = check_levels(&request.levels, &field("levels"), &mut violations);
+    let params = check_params(&request.params, &model.description.params, &field("params"), &mut violations);
+    if !violations.is_empty() {
+        return Err(ApiError::InvalidArgument(violations));
+    }
+    let Some((cadence, last)) = checked else {
+        return Err(ApiError::Internal("series passed validation without a cadence".into()));
+    };
+
+    let input = wire::ForecastInput {
+        series: Some(to_wire_series(series, cadence)),
+        horizon: request.horizon,
+        levels,
+        params,
+        future_periods: (1..=i64::from(request.horizon)).map(|h| last.plus(h).to_string()).collect(),
+        periods_per_year: cadence.periods_per_year(),
+    };
+    Ok(ValidForecast { model, input })
+}
+
+/// Validates a risk request, except `demand` (see [`ValidRisk`]).
+pub fn risk(request: &RiskRequest, ctx: Context<'_>) -> Result<ValidRisk, ApiError> {
+    let model = resolve(request.model.as_ref(), ctx.registry, "")?;
+    if model.kind() != wire::ModelKind::Risk {
+        return Err(ApiError::FailedPrecondition(format!(
+            "model.name: '{}' is a forecast model; call ForecastService.Forecast, or pick a risk model",
+            model.description.name
+        )));
+    }
+    let mut violations = Vec::new();
+    let inputs = &model.description.inputs;
+    for (name, value) in sorted(&request.indicators) {
+        let field = format!("indicators[{name}]");
+        match inputs.iter().find(|spec| &spec.name == name) {
+            None => violations.push(FieldViolation::new(
+                field,
+                format!("'{}' does not read '{name}'; it reads: {}", model.description.name, names(inputs)),
+            )),
+            Some(spec) => check_value(*value, spec, &field, &mut violations),
+        }
+    }
+    let mut series = HashMap::new();
+    for (role, s) in sorted(&request.series) {
+        if let Some((cadence, _)) = check_series(s, &format!("series[{role}]"), ctx.limits, &mut violations)? {
+            series.insert(role.clone(), to_wire_series(s.clone(), cadence));
+        }
+    }
+    let params = check_params(&request.params, &model.description.params, "params", &mut violations);
+    if !violations.is_empty() {
+        return Err(ApiError::InvalidArgument(violations));
+    }
+    Ok(ValidRisk {
+        model,
+        input: wire::RiskInput {
+            subject: request.subject.clone(),
+            indicators: request.indicators.clone(),
+            series,
+            params,
+        },
+    })
+}
+
+fn resolve(
+    model: Option<&stratus_proto::v1::ModelRef>,
+    registry: &PluginRegistry,
+    prefix: &str,
+) -> Result<Arc<LoadedModel>, ApiError> {
+    let (name, version) = model.map_or(("", ""), |m| (m.name.as_str(), m.version.as_str()));
+    registry.resolve(name, version).map_err(|error| match error {
+        ApiError::InvalidArgument(mut v) => {
+            v.iter_mut().for_each(|v| v.field.insert_str(0, prefix));
+            ApiError::InvalidArgument(v)
+        }
+        ApiError::NotFound(message) if !prefix.is_empty() => ApiError::NotFound(format!("{prefix}{message}")),
+        other => other,
+    })
+}
+
+/// Checks a series; returns its cadence and last period when it is usable.
+/// Over-limit series fail at once: their size is the problem, not a field.
+fn check_series(
+    series: &Series,
+    field: &str,
+    limits: Limits,
+    violations: &mut Vec<FieldViolation>,
+) -> Result<Option<(Cadence, Period)>, ApiError> {
+    const MAX_REPORTED: usize = 10;
+    let observations = &series.observations;
+    if observations.len() > limits.max_observations {
+        return Err(ApiError::LimitExceeded(FieldViolation::new(
+            format!("{field}.observations"),
+            format!(
+                "{} observations is above this server's limit of {}",
+                observations.len(),
+                limits.max_observations
+            ),
+        )));
+    }
+    let start = violations.len();
+    let Some(cadence) = Cadence::from_api(series.frequency) else {
+        violations.push(FieldViolation::new(
+            format!("{field}.frequency"),
+            "must be FREQUENCY_ANNUAL, FREQUENCY_QUARTERLY or FREQUENCY_MONTHLY",
+        ));
+        return Ok(None);
+    };
+    if observations.is_empty() {
+        violations.push(FieldViolation::new(format!("{field}.observations"), "must not be empty"));
+        return Ok(None);
+    }
+    let mut previous: Option<Period> = None;
+    for (i, observation) in observations.iter().enumerate() {
+        if violations.len() - start >= MAX_REPORTED {
+            break;
+        }
+        let at = format!("{field}.observations[{i}]");
+        if !observation.value.is_finite() {
+            violations.push(FieldViolation::new(
+                format!("{at}.value"),
+                format!("{} is not a finite number", observation.value),
+            ));
+        }
+        let Some(period) = cadence.parse(&observation.period) else {
+            violations.push(FieldViolation::new(
+                format!("{at}.period"),
+                format!("'{}' is not a {cadence} period ({})", observation.period, cadence.format_hint()),
+            ));
+            previous = None;
+            continue;
+        };
+        if let Some(previous) = previous {
+            let problem = if period == previous {
+                Some(format!("{period} repeats the previous period"))
+            } else if period < previous {
+                Some(format!("{period} comes before {previous}; periods must be oldest first"))
+            } else if !previous.is_followed_by(period) {
+                Some(format!("{period} does not directly follow {previous}; periods must be consecutive"))
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                violations.push(FieldViolation::new(format!("{at}.period"), problem));
+            }
+        }
+        previous = Some(period);
+    }
+    Ok(match previous {
+        Some(last) if violations.len() == start => Some((cadence, last)),
+        _ => None,
+    })
+}
+
+fn check_levels(levels: &[f64], field: &str, violations: &mut Vec<FieldViolation>) -> Vec<f64> {
+    if levels.is_empty() {
+        return DEFAULT_LEVELS.to_vec();
+    }
+    let mut valid = Vec::with_capacity(levels.len());
+    for (i, &level) in levels.iter().enumerate() {
+        if level.is_finite() && level > 0.0 && level < 100.0 {
+            valid.push(level);
+        } else {
+            violations.push(FieldViolation::new(
+                format!("{field}[{i}]"),
+                format!("{level} is not a coverage in percent strictly between 0 and 100"),
+            ));
+        }
+    }
+    valid.sort_by(f64::total_cmp);
+    valid.dedup();
+    valid
+}
+
+fn check_params(
+    given: &HashMap<String, f64>,
+    specs: &[wire::ParamSpec],
+    field: &str,
+    violations: &mut Vec<FieldViolation>,
+) -> HashMap<String, f64> {
+    for (name, value) in sorted(given) {
+        let at = format!("{field}[{name}]");
+        match specs.iter().find(|spec| &spec.name == name) {
+            None => violations.push(FieldViolation::new(
+                at,
+                if specs.is_empty() {
+                    "this model takes no parameters".to_owned()
+                } else {
+                    format!("unknown parameter; this model accepts: {}", names(specs))
+                },
+            )),
+            Some(spec) => check_value(*value, spec, &at, violations),
+        }
+    }
+    specs
+        .iter()
+        .map(|spec| (spec.name.clone(), given.get(&spec.name).copied().unwrap_or(spec.default_value)))
+        .collect()
+}
+
+fn check_value(value: f64, spec: &wire::ParamSpec, field: &str, violations: &mut Vec<FieldViolation>) {
+    if !value.is_finite() {
+        violations.push(FieldViolation::new(field, format!("{value} is not a finite number")));
+    } else if value < spec.min || value > spec.max {
+        violations.push(FieldViolation::new(
+            field,
+            format!("{value} is outside the accepted range [{}, {}]", spec.min, spec.max),
+        ));
+    }
+}
+
+fn to_wire_series(series: Series, cadence: Cadence) -> wire::Series {
+    wire::Series {
+        name: series.name,
+        unit: series.unit,
+        frequency: wire_frequency(cadence),
+        observations: series
+            .observations
+            .into_iter()
+            .map(|o| wire::Observation {
+                period: o.period,
+                value: o.value,
+            })
+            .collect(),
+    }
+}
+
+fn wire_frequency(cadence: Cadence) -> i32 {
+    let frequency = match cadence {
+        Cadence::Annual => wire::Frequency::Annual,
+        Cadence::Quarterly => wire::Frequency::Quarterly,
+        Cadence::Monthly => wire::Frequency::Monthly,
+    };
+    frequency as i32
+}
+
+fn names(specs: &[wire::ParamSpec]) -> String {
+    specs.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// Map entries in name order, so messages are deterministic.
+fn sorted<V>(map: &HashMap<String, V>) -> Vec<(&String, &V)> {
+    let order: BTreeSet<&String> = map.keys().collect();
+    order.into_iter().filter_map(|k| map.get_key_value(k)).collect()
+}
