@@ -1,0 +1,229 @@
+//! Harness for the end-to-end tests: builds the binaries and plugins once,
+//! lays out a private plugin folder per test, starts `stratus-server` on a
+//! free port and hands back a connected client.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use stratus_client::StratusClient;
+
+/// The plugin crates the tests load, by library file name.
+pub const NAIVE: &str = "libstratus_naive.so";
+/// Test fixture: panics or stalls on request.
+pub const FAULTY: &str = "libstratus_fixture_faulty.so";
+/// Test fixture: raw-ABI risk plugin answering garbage.
+pub const ROGUE: &str = "libstratus_fixture_rogue.so";
+
+/// `target/debug` (or wherever this test binary was built).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/debug/deps/<test> → target/debug
+    exe.parent().and_then(Path::parent).expect("target dir").to_owned()
+}
+
+/// Builds the server, CLI and plugin libraries once per test process.
+/// `cargo test` builds only what tests link against, not other packages'
+/// binaries or cdylibs, so the harness asks cargo for them; it is a no-op
+/// when they are up to date.
+pub fn ensure_built() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet"])
+            .args(["-p", "stratus-server", "-p", "stratus-client", "-p", "stratus-naive"])
+            .args(["-p", "stratus-fixture-faulty", "-p", "stratus-fixture-rogue"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "cargo build of the server and plugins failed");
+    });
+}
+
+/// A path to a built binary (`stratus-server`, `stratus`).
+pub fn binary(name: &str) -> PathBuf {
+    ensure_built();
+    target_dir().join(name)
+}
+
+/// How to start a server.
+#[derive(Debug, Default, Clone)]
+pub struct ServerOptions {
+    /// Plugin library file names to copy into the plugin folder.
+    pub plugins: Vec<&'static str>,
+    /// Extra files to put in the plugin folder: (name, bytes).
+    pub files: Vec<(&'static str, Vec<u8>)>,
+    /// Extra command-line arguments.
+    pub args: Vec<String>,
+    /// Extra environment variables.
+    pub env: Vec<(&'static str, String)>,
+}
+
+/// A running `stratus-server`, killed on drop.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The plugin folder.
+    pub plugin_dir: tempfile::TempDir,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Server {
+    /// Starts a server with the given plugins and waits until it listens.
+    pub fn start(options: ServerOptions) -> Server {
+        let plugin_dir = tempfile::tempdir().expect("temp plugin dir");
+        for name in &options.plugins {
+            std::fs::copy(target_dir().join(name), plugin_dir.path().join(name)).expect("copy plugin library");
+        }
+        for (name, bytes) in &options.files {
+            std::fs::write(plugin_dir.path().join(name), bytes).expect("write plugin folder file");
+        }
+        let mut command = Command::new(binary("stratus-server"));
+        command
+            .arg("--listen=127.0.0.1:0")
+            .arg("--plugins")
+            .arg(plugin_dir.path())
+            .args(&options.args)
+            .env("RUST_LOG", "info")
+            .env_remove("STRATUS_DATA_DIR")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in &options.env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("start stratus-server");
+
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("stratus-server listening on ") {
+                    let _ = tx.send(addr.to_owned());
+                }
+            }
+        });
+        let stderr = child.stderr.take().expect("stderr");
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                text.push_str(&line);
+                text.push('\n');
+            }
+            text
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                let log = stderr.join().unwrap_or_default();
+                panic!("stratus-server did not start listening; its log:\n{log}");
+            }
+        };
+        Server {
+            child,
+            url: format!("http://{addr}"),
+            plugin_dir,
+            stderr: Some(stderr),
+        }
+    }
+
+    /// Starts a server with just the naive model.
+    pub fn with_naive() -> Server {
+        Self::start(ServerOptions {
+            plugins: vec![NAIVE],
+            ..Default::default()
+        })
+    }
+
+    /// A client connected to this server.
+    pub async fn client(&self) -> StratusClient {
+        StratusClient::connect(self.url.clone()).await.expect("connect to the server")
+    }
+
+    /// Sends SIGTERM and waits for the process; returns its exit status and log.
+    pub fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let status = self.child.wait().expect("wait for stratus-server");
+        let log = self.stderr.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
+        (status, log)
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Request builders and status readers shared by the tests.
+pub mod fixtures {
+    use stratus_client::proto;
+    use tonic_types::StatusExt;
+
+    /// A model reference to the newest version of `name`.
+    pub fn model(name: &str) -> Option<proto::ModelRef> {
+        Some(proto::ModelRef {
+            name: name.into(),
+            version: String::new(),
+        })
+    }
+
+    /// An annual series starting in `first_year`.
+    pub fn annual(name: &str, first_year: i32, values: &[f64]) -> proto::Series {
+        proto::Series {
+            name: name.into(),
+            unit: "USD bn".into(),
+            frequency: proto::Frequency::Annual as i32,
+            observations: values
+                .iter()
+                .enumerate()
+                .map(|(i, &value)| proto::Observation {
+                    period: (first_year + i as i32).to_string(),
+                    value,
+                })
+                .collect(),
+        }
+    }
+
+    /// A forecast request for an inline series.
+    pub fn forecast(model_name: &str, series: proto::Series, horizon: u32) -> proto::ForecastRequest {
+        proto::ForecastRequest {
+            model: model(model_name),
+            source: Some(proto::forecast_request::Source::Series(series)),
+            horizon,
+            ..Default::default()
+        }
+    }
+
+    /// A forecast request for a built-in dataset.
+    pub fn forecast_dataset(model_name: &str, dataset: &str, horizon: u32) -> proto::ForecastRequest {
+        proto::ForecastRequest {
+            model: model(model_name),
+            source: Some(proto::forecast_request::Source::Dataset(dataset.into())),
+            horizon,
+            ..Default::default()
+        }
+    }
+
+    /// The `google.rpc.BadRequest` field names a status carries.
+    pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+        status
+            .get_error_details()
+            .bad_request()
+            .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+            .unwrap_or_default()
+    }
+}
