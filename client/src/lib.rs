@@ -68,10 +68,11 @@ impl StratusClient {
     /// Connects to `url` (e.g. `http://127.0.0.1:50051`).
     pub async fn connect(url: impl Into<String>) -> Result<Self, ConnectError> {
         let url = url.into();
-        let endpoint = Endpoint::from_shared(url.clone()).map_err(|source| ConnectError::InvalidUrl {
-            url: url.clone(),
-            source,
-        })?;
+        let endpoint =
+            Endpoint::from_shared(url.clone()).map_err(|source| ConnectError::InvalidUrl {
+                url: url.clone(),
+                source,
+            })?;
         let channel = endpoint
             .connect()
             .await
@@ -85,7 +86,10 @@ impl StratusClient {
     }
 
     /// `ForecastService.Forecast`.
-    pub async fn forecast(&self, request: proto::ForecastRequest) -> Result<proto::ForecastResponse, Status> {
+    pub async fn forecast(
+        &self,
+        request: proto::ForecastRequest,
+    ) -> Result<proto::ForecastResponse, Status> {
         let mut client = ForecastServiceClient::new(self.channel.clone());
         Ok(client.forecast(request).await?.into_inner())
     }
@@ -100,7 +104,10 @@ impl StratusClient {
     }
 
     /// `RiskService.ScoreRisk`.
-    pub async fn score_risk(&self, request: proto::RiskRequest) -> Result<proto::RiskResponse, Status> {
+    pub async fn score_risk(
+        &self,
+        request: proto::RiskRequest,
+    ) -> Result<proto::RiskResponse, Status> {
         let mut client = RiskServiceClient::new(self.channel.clone());
         Ok(client.score_risk(request).await?.into_inner())
     }
@@ -108,7 +115,11 @@ impl StratusClient {
     /// `ModelService.ListModels`.
     pub async fn list_models(&self) -> Result<Vec<proto::ModelInfo>, Status> {
         let mut client = ModelServiceClient::new(self.channel.clone());
-        Ok(client.list_models(proto::ListModelsRequest {}).await?.into_inner().models)
+        Ok(client
+            .list_models(proto::ListModelsRequest {})
+            .await?
+            .into_inner()
+            .models)
     }
 
     /// `ModelService.GetModel`; an empty version means the newest.
@@ -118,25 +129,38 @@ impl StratusClient {
             name: name.to_owned(),
             version: version.to_owned(),
         });
-        Ok(client.get_model(proto::GetModelRequest { model }).await?.into_inner())
+        Ok(client
+            .get_model(proto::GetModelRequest { model })
+            .await?
+            .into_inner())
     }
 
     /// `ModelService.ReloadModels` (an admin call).
     pub async fn reload_models(&self) -> Result<Vec<proto::ModelInfo>, Status> {
         let mut client = ModelServiceClient::new(self.channel.clone());
-        Ok(client.reload_models(proto::ReloadModelsRequest {}).await?.into_inner().models)
+        Ok(client
+            .reload_models(proto::ReloadModelsRequest {})
+            .await?
+            .into_inner()
+            .models)
     }
 
     /// `DatasetService.ListDatasets` (observations left out).
     pub async fn list_datasets(&self) -> Result<Vec<proto::Dataset>, Status> {
         let mut client = DatasetServiceClient::new(self.channel.clone());
-        Ok(client.list_datasets(proto::ListDatasetsRequest {}).await?.into_inner().datasets)
+        Ok(client
+            .list_datasets(proto::ListDatasetsRequest {})
+            .await?
+            .into_inner()
+            .datasets)
     }
 
     /// `DatasetService.GetDataset`.
     pub async fn get_dataset(&self, name: &str) -> Result<proto::Dataset, Status> {
         let mut client = DatasetServiceClient::new(self.channel.clone());
-        let request = proto::GetDatasetRequest { name: name.to_owned() };
+        let request = proto::GetDatasetRequest {
+            name: name.to_owned(),
+        };
         Ok(client.get_dataset(request).await?.into_inner())
     }
 

@@ -8,7 +8,11 @@ use crate::validate::Limits;
 
 /// `stratus-server` flags.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(name = "stratus-server", version, about = "Serves Stratus forecast and risk model plugins over gRPC.")]
+#[command(
+    name = "stratus-server",
+    version,
+    about = "Serves Stratus forecast and risk model plugins over gRPC."
+)]
 pub struct Config {
     /// Address to listen on (port 0 picks a free port; the chosen address is
     /// printed on stdout).

@@ -65,7 +65,10 @@ impl DatasetCatalog {
             catalog.insert(parse(name, text, "builtin")?)?;
         }
         if let Some(dir) = data_dir {
-            let io = |source| DatasetError::Io { path: dir.to_owned(), source };
+            let io = |source| DatasetError::Io {
+                path: dir.to_owned(),
+                source,
+            };
             let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
                 .map_err(io)?
                 .filter_map(|entry| entry.ok().map(|e| e.path()))
@@ -77,7 +80,11 @@ impl DatasetCatalog {
                     path: path.clone(),
                     source,
                 })?;
-                let name = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+                let name = path
+                    .file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
                 catalog.insert(parse(&name, &text, &path.display().to_string())?)?;
             }
         }
@@ -126,13 +133,23 @@ pub fn parse(name: &str, text: &str, origin: &str) -> Result<Dataset, DatasetErr
             meta.insert(key.trim().to_owned(), value.trim().to_owned());
         }
     }
-    let mut reader = csv::ReaderBuilder::new().comment(Some(b'#')).from_reader(text.as_bytes());
-    let headers = reader.headers().map_err(|e| invalid(e.to_string()))?.clone();
+    let mut reader = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| invalid(e.to_string()))?
+        .clone();
     let column = |wanted: &str| {
         headers
             .iter()
             .position(|h| h.trim() == wanted)
-            .ok_or_else(|| invalid(format!("no '{wanted}' column (header is: {})", headers.iter().collect::<Vec<_>>().join(","))))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "no '{wanted}' column (header is: {})",
+                    headers.iter().collect::<Vec<_>>().join(",")
+                ))
+            })
     };
     let (period_col, value_col) = (column("period")?, column("value")?);
 
@@ -143,16 +160,23 @@ pub fn parse(name: &str, text: &str, origin: &str) -> Result<Dataset, DatasetErr
         let record = record.map_err(|e| invalid(e.to_string()))?;
         let line = record.position().map_or(row as u64 + 2, |p| p.line());
         let label = record.get(period_col).unwrap_or("").trim();
-        let cadence = *cadence.get_or_insert(
-            Cadence::infer(label).ok_or_else(|| invalid(format!("line {line}: '{label}' is not a period (2024, 2024-Q3 or 2024-07)")))?,
-        );
-        let period = cadence
-            .parse(label)
-            .ok_or_else(|| invalid(format!("line {line}: '{label}' is not a {cadence} period ({})", cadence.format_hint())))?;
+        let cadence = *cadence.get_or_insert(Cadence::infer(label).ok_or_else(|| {
+            invalid(format!(
+                "line {line}: '{label}' is not a period (2024, 2024-Q3 or 2024-07)"
+            ))
+        })?);
+        let period = cadence.parse(label).ok_or_else(|| {
+            invalid(format!(
+                "line {line}: '{label}' is not a {cadence} period ({})",
+                cadence.format_hint()
+            ))
+        })?;
         if let Some(previous) = previous
             && !crate::period::Period::is_followed_by(previous, period)
         {
-            return Err(invalid(format!("line {line}: {period} does not directly follow {previous}")));
+            return Err(invalid(format!(
+                "line {line}: {period} does not directly follow {previous}"
+            )));
         }
         previous = Some(period);
         let raw = record.get(value_col).unwrap_or("").trim();
@@ -200,10 +224,23 @@ mod tests {
         let catalog = DatasetCatalog::load(None).unwrap();
         let annual = catalog.get("china-cloud-infra-annual").unwrap();
         assert_eq!(annual.last_period, "2024");
-        assert_eq!(annual.series.as_ref().unwrap().observations.last().unwrap().value, 40.0);
+        assert_eq!(
+            annual
+                .series
+                .as_ref()
+                .unwrap()
+                .observations
+                .last()
+                .unwrap()
+                .value,
+            40.0
+        );
         assert_eq!(annual.series.as_ref().unwrap().unit, "USD bn");
         let quarterly = catalog.get("china-cloud-infra-quarterly").unwrap();
-        assert_eq!(quarterly.series.as_ref().unwrap().frequency, stratus_proto::v1::Frequency::Quarterly as i32);
+        assert_eq!(
+            quarterly.series.as_ref().unwrap().frequency,
+            stratus_proto::v1::Frequency::Quarterly as i32
+        );
     }
 
     #[test]
@@ -217,10 +254,18 @@ mod tests {
     #[test]
     fn data_dir_files_join_and_may_not_shadow_builtins() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("mine.csv"), "# unit: EUR m\nperiod,value\n2024-01,1\n2024-02,2\n").unwrap();
+        std::fs::write(
+            dir.path().join("mine.csv"),
+            "# unit: EUR m\nperiod,value\n2024-01,1\n2024-02,2\n",
+        )
+        .unwrap();
         let catalog = DatasetCatalog::load(Some(dir.path())).unwrap();
         assert_eq!(catalog.get("mine").unwrap().observation_count, 2);
-        std::fs::write(dir.path().join("china-cloud-infra-annual.csv"), "period,value\n2024,1\n").unwrap();
+        std::fs::write(
+            dir.path().join("china-cloud-infra-annual.csv"),
+            "period,value\n2024,1\n",
+        )
+        .unwrap();
         assert!(DatasetCatalog::load(Some(dir.path())).is_err());
     }
 }

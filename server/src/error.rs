@@ -71,8 +71,12 @@ impl From<ApiError> for Status {
     fn from(error: ApiError) -> Self {
         let message = error.to_string();
         match error {
-            ApiError::InvalidArgument(violations) => bad_request(Code::InvalidArgument, message, &violations),
-            ApiError::LimitExceeded(violation) => bad_request(Code::ResourceExhausted, message, &[violation]),
+            ApiError::InvalidArgument(violations) => {
+                bad_request(Code::InvalidArgument, message, &violations)
+            }
+            ApiError::LimitExceeded(violation) => {
+                bad_request(Code::ResourceExhausted, message, &[violation])
+            }
             ApiError::NotFound(_) => Status::not_found(message),
             ApiError::FailedPrecondition(_) => Status::failed_precondition(message),
             ApiError::Internal(_) => Status::internal(message),

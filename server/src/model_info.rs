@@ -78,7 +78,9 @@ fn param(spec: &wire::ParamSpec) -> ParamSpec {
 }
 
 fn timestamp(at: SystemTime) -> pbjson_types::Timestamp {
-    let since = at.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let since = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
     pbjson_types::Timestamp {
         seconds: since.as_secs() as i64,
         nanos: since.subsec_nanos() as i32,

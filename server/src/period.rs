@@ -129,7 +129,10 @@ impl Period {
 impl fmt::Display for Period {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let per_year = i64::from(self.cadence.periods_per_year());
-        let (year, sub) = (self.index.div_euclid(per_year), self.index.rem_euclid(per_year));
+        let (year, sub) = (
+            self.index.div_euclid(per_year),
+            self.index.rem_euclid(per_year),
+        );
         match self.cadence {
             Cadence::Annual => write!(f, "{year:04}"),
             Cadence::Quarterly => write!(f, "{year:04}-Q{}", sub + 1),

@@ -57,7 +57,10 @@ const SERVICES: &[&str] = &[
 /// Loads everything, binds, prints the bound address on stdout, and serves
 /// until `shutdown` completes; then stops accepting and lets in-flight calls
 /// finish.
-pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
     let datasets = DatasetCatalog::load(config.data_dir.as_deref())?;
     let plugin_error = |source| StartError::Plugins {
         dir: config.plugins.display().to_string(),
@@ -85,9 +88,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
 
     let (health, health_service) = tonic_health::server::health_reporter();
     for service in SERVICES {
-        health.set_service_status(*service, tonic_health::ServingStatus::Serving).await;
+        health
+            .set_service_status(*service, tonic_health::ServingStatus::Serving)
+            .await;
     }
-    health.set_service_status("", tonic_health::ServingStatus::Serving).await;
+    health
+        .set_service_status("", tonic_health::ServingStatus::Serving)
+        .await;
 
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(stratus_proto::FILE_DESCRIPTOR_SET)
@@ -101,8 +108,14 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     let limit = config.max_message_bytes;
     let listener = TcpListener::bind(config.listen)
         .await
-        .map_err(|source| StartError::Listen { addr: config.listen, source })?;
-    let local = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
+        .map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let local = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: config.listen,
+        source,
+    })?;
     tracing::info!(address = %local, "serving");
     // Tests and scripts read this line to learn the port when --listen uses port 0.
     println!("stratus-server listening on {local}");
@@ -110,9 +123,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     let draining = async move {
         shutdown.await;
         tracing::info!("shutting down: no new calls, finishing in-flight ones");
-        health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+        health
+            .set_service_status("", tonic_health::ServingStatus::NotServing)
+            .await;
         for service in SERVICES {
-            health.set_service_status(*service, tonic_health::ServingStatus::NotServing).await;
+            health
+                .set_service_status(*service, tonic_health::ServingStatus::NotServing)
+                .await;
         }
     };
 
@@ -124,9 +141,14 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
             ForecastServiceServer::new(ForecastApi::new(Arc::clone(&state)))
                 .max_decoding_message_size(limit),
         )
-        .add_service(RiskServiceServer::new(RiskApi::new(Arc::clone(&state))).max_decoding_message_size(limit))
+        .add_service(
+            RiskServiceServer::new(RiskApi::new(Arc::clone(&state)))
+                .max_decoding_message_size(limit),
+        )
         .add_service(ModelServiceServer::new(ModelApi::new(Arc::clone(&state))))
-        .add_service(DatasetServiceServer::new(DatasetApi::new(Arc::clone(&state))))
+        .add_service(DatasetServiceServer::new(DatasetApi::new(Arc::clone(
+            &state,
+        ))))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), draining)
         .await?;
     tracing::info!("stopped");

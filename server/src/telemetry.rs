@@ -21,7 +21,9 @@ pub enum LogFormat {
 pub fn init(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -40,7 +42,10 @@ pub async fn observe<T>(
         span.record("model", model);
     }
     let started = Instant::now();
-    let result = call.instrument(span.clone()).await.map_err(tonic::Status::from);
+    let result = call
+        .instrument(span.clone())
+        .await
+        .map_err(tonic::Status::from);
     let latency_us = started.elapsed().as_micros() as u64;
     span.in_scope(|| match &result {
         Ok(_) => tracing::info!(outcome = "OK", latency_us, "rpc done"),

@@ -69,7 +69,11 @@ pub struct ValidRisk {
 }
 
 /// Validates a forecast request; `prefix` is prepended to field paths.
-pub fn forecast(request: &ForecastRequest, ctx: Context<'_>, prefix: &str) -> Result<ValidForecast, ApiError> {
+pub fn forecast(
+    request: &ForecastRequest,
+    ctx: Context<'_>,
+    prefix: &str,
+) -> Result<ValidForecast, ApiError> {
     let field = |name: &str| format!("{prefix}{name}");
     let model = resolve(request.model.as_ref(), ctx.registry, prefix)?;
     if model.kind() != wire::ModelKind::Forecast {
@@ -108,16 +112,26 @@ pub fn forecast(request: &ForecastRequest, ctx: Context<'_>, prefix: &str) -> Re
     } else if request.horizon > ctx.limits.max_horizon {
         return Err(ApiError::LimitExceeded(FieldViolation::new(
             field("horizon"),
-            format!("{} is above this server's limit of {}", request.horizon, ctx.limits.max_horizon),
+            format!(
+                "{} is above this server's limit of {}",
+                request.horizon, ctx.limits.max_horizon
+            ),
         )));
     }
     let levels = check_levels(&request.levels, &field("levels"), &mut violations);
-    let params = check_params(&request.params, &model.description.params, &field("params"), &mut violations);
+    let params = check_params(
+        &request.params,
+        &model.description.params,
+        &field("params"),
+        &mut violations,
+    );
     if !violations.is_empty() {
         return Err(ApiError::InvalidArgument(violations));
     }
     let Some((cadence, last)) = checked else {
-        return Err(ApiError::Internal("series passed validation without a cadence".into()));
+        return Err(ApiError::Internal(
+            "series passed validation without a cadence".into(),
+        ));
     };
 
     let input = wire::ForecastInput {
@@ -125,7 +139,9 @@ pub fn forecast(request: &ForecastRequest, ctx: Context<'_>, prefix: &str) -> Re
         horizon: request.horizon,
         levels,
         params,
-        future_periods: (1..=i64::from(request.horizon)).map(|h| last.plus(h).to_string()).collect(),
+        future_periods: (1..=i64::from(request.horizon))
+            .map(|h| last.plus(h).to_string())
+            .collect(),
         periods_per_year: cadence.periods_per_year(),
     };
     Ok(ValidForecast { model, input })
@@ -147,18 +163,29 @@ pub fn risk(request: &RiskRequest, ctx: Context<'_>) -> Result<ValidRisk, ApiErr
         match inputs.iter().find(|spec| &spec.name == name) {
             None => violations.push(FieldViolation::new(
                 field,
-                format!("'{}' does not read '{name}'; it reads: {}", model.description.name, names(inputs)),
+                format!(
+                    "'{}' does not read '{name}'; it reads: {}",
+                    model.description.name,
+                    names(inputs)
+                ),
             )),
             Some(spec) => check_value(*value, spec, &field, &mut violations),
         }
     }
     let mut series = HashMap::new();
     for (role, s) in sorted(&request.series) {
-        if let Some((cadence, _)) = check_series(s, &format!("series[{role}]"), ctx.limits, &mut violations)? {
+        if let Some((cadence, _)) =
+            check_series(s, &format!("series[{role}]"), ctx.limits, &mut violations)?
+        {
             series.insert(role.clone(), to_wire_series(s.clone(), cadence));
         }
     }
-    let params = check_params(&request.params, &model.description.params, "params", &mut violations);
+    let params = check_params(
+        &request.params,
+        &model.description.params,
+        "params",
+        &mut violations,
+    );
     if !violations.is_empty() {
         return Err(ApiError::InvalidArgument(violations));
     }
@@ -179,14 +206,18 @@ fn resolve(
     prefix: &str,
 ) -> Result<Arc<LoadedModel>, ApiError> {
     let (name, version) = model.map_or(("", ""), |m| (m.name.as_str(), m.version.as_str()));
-    registry.resolve(name, version).map_err(|error| match error {
-        ApiError::InvalidArgument(mut v) => {
-            v.iter_mut().for_each(|v| v.field.insert_str(0, prefix));
-            ApiError::InvalidArgument(v)
-        }
-        ApiError::NotFound(message) if !prefix.is_empty() => ApiError::NotFound(format!("{prefix}{message}")),
-        other => other,
-    })
+    registry
+        .resolve(name, version)
+        .map_err(|error| match error {
+            ApiError::InvalidArgument(mut v) => {
+                v.iter_mut().for_each(|v| v.field.insert_str(0, prefix));
+                ApiError::InvalidArgument(v)
+            }
+            ApiError::NotFound(message) if !prefix.is_empty() => {
+                ApiError::NotFound(format!("{prefix}{message}"))
+            }
+            other => other,
+        })
 }
 
 /// Checks a series; returns its cadence and last period when it is usable.
@@ -218,7 +249,10 @@ fn check_series(
         return Ok(None);
     };
     if observations.is_empty() {
-        violations.push(FieldViolation::new(format!("{field}.observations"), "must not be empty"));
+        violations.push(FieldViolation::new(
+            format!("{field}.observations"),
+            "must not be empty",
+        ));
         return Ok(None);
     }
     let mut previous: Option<Period> = None;
@@ -236,7 +270,11 @@ fn check_series(
         let Some(period) = cadence.parse(&observation.period) else {
             violations.push(FieldViolation::new(
                 format!("{at}.period"),
-                format!("'{}' is not a {cadence} period ({})", observation.period, cadence.format_hint()),
+                format!(
+                    "'{}' is not a {cadence} period ({})",
+                    observation.period,
+                    cadence.format_hint()
+                ),
             ));
             previous = None;
             continue;
@@ -245,9 +283,13 @@ fn check_series(
             let problem = if period == previous {
                 Some(format!("{period} repeats the previous period"))
             } else if period < previous {
-                Some(format!("{period} comes before {previous}; periods must be oldest first"))
+                Some(format!(
+                    "{period} comes before {previous}; periods must be oldest first"
+                ))
             } else if !previous.is_followed_by(period) {
-                Some(format!("{period} does not directly follow {previous}; periods must be consecutive"))
+                Some(format!(
+                    "{period} does not directly follow {previous}; periods must be consecutive"
+                ))
             } else {
                 None
             };
@@ -305,17 +347,33 @@ fn check_params(
     }
     specs
         .iter()
-        .map(|spec| (spec.name.clone(), given.get(&spec.name).copied().unwrap_or(spec.default_value)))
+        .map(|spec| {
+            (
+                spec.name.clone(),
+                given.get(&spec.name).copied().unwrap_or(spec.default_value),
+            )
+        })
         .collect()
 }
 
-fn check_value(value: f64, spec: &wire::ParamSpec, field: &str, violations: &mut Vec<FieldViolation>) {
+fn check_value(
+    value: f64,
+    spec: &wire::ParamSpec,
+    field: &str,
+    violations: &mut Vec<FieldViolation>,
+) {
     if !value.is_finite() {
-        violations.push(FieldViolation::new(field, format!("{value} is not a finite number")));
+        violations.push(FieldViolation::new(
+            field,
+            format!("{value} is not a finite number"),
+        ));
     } else if value < spec.min || value > spec.max {
         violations.push(FieldViolation::new(
             field,
-            format!("{value} is outside the accepted range [{}, {}]", spec.min, spec.max),
+            format!(
+                "{value} is outside the accepted range [{}, {}]",
+                spec.min, spec.max
+            ),
         ));
     }
 }
@@ -346,11 +404,18 @@ fn wire_frequency(cadence: Cadence) -> i32 {
 }
 
 fn names(specs: &[wire::ParamSpec]) -> String {
-    specs.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+    specs
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Map entries in name order, so messages are deterministic.
 fn sorted<V>(map: &HashMap<String, V>) -> Vec<(&String, &V)> {
     let order: BTreeSet<&String> = map.keys().collect();
-    order.into_iter().filter_map(|k| map.get_key_value(k)).collect()
+    order
+        .into_iter()
+        .filter_map(|k| map.get_key_value(k))
+        .collect()
 }

@@ -22,7 +22,10 @@ pub const ROGUE: &str = "libstratus_fixture_rogue.so";
 pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     // target/debug/deps/<test> → target/debug
-    exe.parent().and_then(Path::parent).expect("target dir").to_owned()
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_owned()
 }
 
 /// Builds the server, CLI and plugin libraries once per test process.
@@ -35,12 +38,27 @@ pub fn ensure_built() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
             .args(["build", "--quiet"])
-            .args(["-p", "stratus-server", "-p", "stratus-client", "-p", "stratus-naive"])
-            .args(["-p", "stratus-fixture-faulty", "-p", "stratus-fixture-rogue"])
+            .args([
+                "-p",
+                "stratus-server",
+                "-p",
+                "stratus-client",
+                "-p",
+                "stratus-naive",
+            ])
+            .args([
+                "-p",
+                "stratus-fixture-faulty",
+                "-p",
+                "stratus-fixture-rogue",
+            ])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .expect("run cargo build");
-        assert!(status.success(), "cargo build of the server and plugins failed");
+        assert!(
+            status.success(),
+            "cargo build of the server and plugins failed"
+        );
     });
 }
 
@@ -78,7 +96,8 @@ impl Server {
     pub fn start(options: ServerOptions) -> Server {
         let plugin_dir = tempfile::tempdir().expect("temp plugin dir");
         for name in &options.plugins {
-            std::fs::copy(target_dir().join(name), plugin_dir.path().join(name)).expect("copy plugin library");
+            std::fs::copy(target_dir().join(name), plugin_dir.path().join(name))
+                .expect("copy plugin library");
         }
         for (name, bytes) in &options.files {
             std::fs::write(plugin_dir.path().join(name), bytes).expect("write plugin folder file");
@@ -143,7 +162,9 @@ impl Server {
 
     /// A client connected to this server.
     pub async fn client(&self) -> StratusClient {
-        StratusClient::connect(self.url.clone()).await.expect("connect to the server")
+        StratusClient::connect(self.url.clone())
+            .await
+            .expect("connect to the server")
     }
 
     /// Sends SIGTERM and waits for the process; returns its exit status and log.
@@ -151,7 +172,11 @@ impl Server {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         let status = self.child.wait().expect("wait for stratus-server");
-        let log = self.stderr.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
+        let log = self
+            .stderr
+            .take()
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default();
         (status, log)
     }
 
@@ -199,7 +224,11 @@ pub mod fixtures {
     }
 
     /// A forecast request for an inline series.
-    pub fn forecast(model_name: &str, series: proto::Series, horizon: u32) -> proto::ForecastRequest {
+    pub fn forecast(
+        model_name: &str,
+        series: proto::Series,
+        horizon: u32,
+    ) -> proto::ForecastRequest {
         proto::ForecastRequest {
             model: model(model_name),
             source: Some(proto::forecast_request::Source::Series(series)),
@@ -209,7 +238,11 @@ pub mod fixtures {
     }
 
     /// A forecast request for a built-in dataset.
-    pub fn forecast_dataset(model_name: &str, dataset: &str, horizon: u32) -> proto::ForecastRequest {
+    pub fn forecast_dataset(
+        model_name: &str,
+        dataset: &str,
+        horizon: u32,
+    ) -> proto::ForecastRequest {
         proto::ForecastRequest {
             model: model(model_name),
             source: Some(proto::forecast_request::Source::Dataset(dataset.into())),

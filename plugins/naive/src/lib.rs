@@ -31,7 +31,9 @@ impl ForecastModel for Naive {
         wire::ModelDescription {
             name: "naive".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            description: "Random walk with drift (seasonal naive for quarterly data): the benchmark to beat.".into(),
+            description:
+                "Random walk with drift (seasonal naive for quarterly data): the benchmark to beat."
+                    .into(),
             params: vec![param(
                 "drift",
                 "1 continues the average historical step (random walk with drift); 0 holds the last value flat.",
@@ -44,7 +46,12 @@ impl ForecastModel for Naive {
     }
 
     fn forecast(&self, input: &wire::ForecastInput) -> Result<wire::ForecastOutput, ModelError> {
-        let history: Vec<f64> = input.series.iter().flat_map(|s| &s.observations).map(|o| o.value).collect();
+        let history: Vec<f64> = input
+            .series
+            .iter()
+            .flat_map(|s| &s.observations)
+            .map(|o| o.value)
+            .collect();
         let horizon = input.horizon as usize;
         let seasonal = input.periods_per_year == 4;
         let fit = if seasonal {
@@ -68,15 +75,26 @@ impl ForecastModel for Naive {
                     .iter()
                     .map(|&level| {
                         let half_width = stats::central_z(level) * se;
-                        wire::Interval { level, lower: mean - half_width, upper: mean + half_width }
+                        wire::Interval {
+                            level,
+                            lower: mean - half_width,
+                            upper: mean + half_width,
+                        }
                     })
                     .collect(),
             })
             .collect();
         Ok(wire::ForecastOutput {
             points,
-            fitted: fit.fitted.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
-            notes: vec![fit.note, "Intervals assume normal, independent one-step errors.".into()],
+            fitted: fit
+                .fitted
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+            notes: vec![
+                fit.note,
+                "Intervals assume normal, independent one-step errors.".into(),
+            ],
             ..Default::default()
         })
     }
@@ -108,7 +126,9 @@ fn random_walk(y: &[f64], horizon: usize, drift_weight: f64) -> Result<Fit, Mode
         means,
         std_errors,
         fitted: vec![("drift", drift), ("sigma", sigma)],
-        note: format!("Random walk with drift: each period adds the average historical step ({drift:.4})."),
+        note: format!(
+            "Random walk with drift: each period adds the average historical step ({drift:.4})."
+        ),
     })
 }
 
@@ -116,13 +136,19 @@ fn random_walk(y: &[f64], horizon: usize, drift_weight: f64) -> Result<Fit, Mode
 fn seasonal_naive(y: &[f64], horizon: usize, season: usize) -> Result<Fit, ModelError> {
     let n = y.len();
     if n <= season {
-        return Err(too_short(n, season + 1, "a full year plus one quarter to measure the seasonal error"));
+        return Err(too_short(
+            n,
+            season + 1,
+            "a full year plus one quarter to measure the seasonal error",
+        ));
     }
     let residual_ss: f64 = (season..n).map(|t| (y[t] - y[t - season]).powi(2)).sum();
     let sigma = (residual_ss / (n - season) as f64).sqrt();
     let last_year = &y[n - season..];
     let means = (0..horizon).map(|h| last_year[h % season]).collect();
-    let std_errors = (0..horizon).map(|h| sigma * ((h / season + 1) as f64).sqrt()).collect();
+    let std_errors = (0..horizon)
+        .map(|h| sigma * ((h / season + 1) as f64).sqrt())
+        .collect();
     Ok(Fit {
         means,
         std_errors,
@@ -147,7 +173,13 @@ mod tests {
     fn input(values: &[f64], periods_per_year: u32, horizon: u32) -> wire::ForecastInput {
         wire::ForecastInput {
             series: Some(wire::Series {
-                observations: values.iter().map(|&value| wire::Observation { period: String::new(), value }).collect(),
+                observations: values
+                    .iter()
+                    .map(|&value| wire::Observation {
+                        period: String::new(),
+                        value,
+                    })
+                    .collect(),
                 ..Default::default()
             }),
             horizon,
@@ -161,7 +193,9 @@ mod tests {
     #[test]
     fn drift_matches_hand_computation() {
         // Steps 2, 3, 1 → drift 2; residuals 0, 1, −1 → σ² = 2/(3−1) = 1.
-        let out = Naive.forecast(&input(&[10.0, 12.0, 15.0, 16.0], 1, 2)).unwrap();
+        let out = Naive
+            .forecast(&input(&[10.0, 12.0, 15.0, 16.0], 1, 2))
+            .unwrap();
         assert_eq!(out.points[0].mean, 18.0);
         assert_eq!(out.points[1].mean, 20.0);
         // h = 1: se = √(1·(1 + 1/3)); the 95% interval is mean ± 1.96·se.
@@ -174,11 +208,20 @@ mod tests {
 
     #[test]
     fn intervals_nest_and_widen() {
-        let out = Naive.forecast(&input(&[3.0, 5.0, 4.0, 7.0, 9.0, 8.0], 1, 5)).unwrap();
-        let widths: Vec<f64> = out.points.iter().map(|p| p.intervals[1].upper - p.intervals[1].lower).collect();
+        let out = Naive
+            .forecast(&input(&[3.0, 5.0, 4.0, 7.0, 9.0, 8.0], 1, 5))
+            .unwrap();
+        let widths: Vec<f64> = out
+            .points
+            .iter()
+            .map(|p| p.intervals[1].upper - p.intervals[1].lower)
+            .collect();
         assert!(widths.windows(2).all(|w| w[1] > w[0]));
         for p in &out.points {
-            assert!(p.intervals[1].lower < p.intervals[0].lower && p.intervals[0].upper < p.intervals[1].upper);
+            assert!(
+                p.intervals[1].lower < p.intervals[0].lower
+                    && p.intervals[0].upper < p.intervals[1].upper
+            );
         }
     }
 

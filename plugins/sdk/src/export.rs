@@ -57,7 +57,9 @@ unsafe fn lent_bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
 }
 
 fn decode<M: Message + Default>(bytes: &[u8], what: &str) -> Result<M, ModelError> {
-    M::decode(bytes).map_err(|e| ModelError::internal(format!("the host sent a {what} that does not decode: {e}")))
+    M::decode(bytes).map_err(|e| {
+        ModelError::internal(format!("the host sent a {what} that does not decode: {e}"))
+    })
 }
 
 /// `describe` for a model built by `make`.
@@ -103,12 +105,19 @@ pub unsafe fn create(
 ///
 /// # Safety
 /// As [`PluginApiV1::invoke`](crate::abi::PluginApiV1::invoke).
-pub unsafe fn invoke(instance: *const c_void, request: *const u8, request_len: usize, out: *mut PluginBuf) -> i32 {
+pub unsafe fn invoke(
+    instance: *const c_void,
+    request: *const u8,
+    request_len: usize,
+    out: *mut PluginBuf,
+) -> i32 {
     // SAFETY: the host lends `request_len` bytes at `request` for this call.
     let request = unsafe { lent_bytes(request, request_len) };
     let body = || {
         if instance.is_null() {
-            return Err(ModelError::internal("invoke was called without an instance"));
+            return Err(ModelError::internal(
+                "invoke was called without an instance",
+            ));
         }
         // SAFETY: a non-null handle came from `create` (a leaked Box<Model>)
         // and the host keeps it alive for the call; `Model` is Sync, so

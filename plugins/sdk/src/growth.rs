@@ -13,7 +13,9 @@ pub fn year_on_year(history: &[f64], path: &[f64], periods_per_year: usize) -> V
                 Some(path[h - lag])
             } else {
                 // The value `lag` steps before path[h] sits in history.
-                (history.len() + h).checked_sub(lag).and_then(|i| history.get(i).copied())
+                (history.len() + h)
+                    .checked_sub(lag)
+                    .and_then(|i| history.get(i).copied())
             };
             match base {
                 Some(base) if base != 0.0 => (path[h] / base - 1.0) * 100.0,

@@ -29,7 +29,13 @@ pub use model::{ForecastModel, Model, RiskModel};
 pub use stratus_proto::plugin::v1 as wire;
 
 /// Builds a [`wire::ParamSpec`]: a parameter or indicator a model declares.
-pub fn param(name: &str, description: &str, default_value: f64, min: f64, max: f64) -> wire::ParamSpec {
+pub fn param(
+    name: &str,
+    description: &str,
+    default_value: f64,
+    min: f64,
+    max: f64,
+) -> wire::ParamSpec {
     wire::ParamSpec {
         name: name.to_owned(),
         description: description.to_owned(),

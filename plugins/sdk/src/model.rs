@@ -48,15 +48,23 @@ impl Model {
     pub fn invoke(&self, request: wire::InvokeRequest) -> Result<wire::InvokeResponse, ModelError> {
         use wire::{invoke_request::Call, invoke_response::Result as Reply};
         let result = match (self, request.call) {
-            (Model::Forecast(model), Some(Call::Forecast(input))) => Reply::Forecast(model.forecast(&input)?),
+            (Model::Forecast(model), Some(Call::Forecast(input))) => {
+                Reply::Forecast(model.forecast(&input)?)
+            }
             (Model::Risk(model), Some(Call::Risk(input))) => Reply::Risk(model.score(&input)?),
             (Model::Forecast(_), _) => {
-                return Err(ModelError::failed_precondition("this is a forecast model; send a ForecastInput"));
+                return Err(ModelError::failed_precondition(
+                    "this is a forecast model; send a ForecastInput",
+                ));
             }
             (Model::Risk(_), _) => {
-                return Err(ModelError::failed_precondition("this is a risk model; send a RiskInput"));
+                return Err(ModelError::failed_precondition(
+                    "this is a risk model; send a RiskInput",
+                ));
             }
         };
-        Ok(wire::InvokeResponse { result: Some(result) })
+        Ok(wire::InvokeResponse {
+            result: Some(result),
+        })
     }
 }

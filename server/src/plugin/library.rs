@@ -13,7 +13,9 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use prost::Message;
-use stratus_plugin::abi::{ABI_MAJOR, AbiHeader, ENTRY_SYMBOL, EntryPoint, PluginApiV1, PluginBuf, STATUS_OK};
+use stratus_plugin::abi::{
+    ABI_MAJOR, AbiHeader, ENTRY_SYMBOL, EntryPoint, PluginApiV1, PluginBuf, STATUS_OK,
+};
 use stratus_plugin::wire;
 
 /// Why a library was refused.
@@ -98,7 +100,9 @@ pub fn load(path: &Path, bytes: &[u8], copies: &PrivateCopies) -> Result<LoadedL
     let _ = std::fs::remove_file(&private);
     // The loader's message names the private copy; name the caller's file.
     let library = opened.map_err(|e| {
-        let message = e.to_string().replace(&private.display().to_string(), &path.display().to_string());
+        let message = e
+            .to_string()
+            .replace(&private.display().to_string(), &path.display().to_string());
         LoadError::NotALibrary(message)
     })?;
     // Never unloaded: unloading Rust libraries with thread-locals is not
@@ -119,12 +123,15 @@ pub fn load(path: &Path, bytes: &[u8], copies: &PrivateCopies) -> Result<LoadedL
 
 fn entry_table(library: &'static libloading::Library) -> Result<&'static PluginApiV1, LoadError> {
     // SAFETY: `EntryPoint` is the documented signature of the v1 entry symbol.
-    let entry = unsafe { library.get::<EntryPoint>(ENTRY_SYMBOL) }.map_err(|_| no_entry_point(library))?;
+    let entry =
+        unsafe { library.get::<EntryPoint>(ENTRY_SYMBOL) }.map_err(|_| no_entry_point(library))?;
     // SAFETY: the entry point takes no arguments and returns a pointer to a
     // static table; calling it has no other precondition.
     let table = unsafe { entry() };
     if table.is_null() {
-        return Err(LoadError::AbiMismatch("stratus_plugin_v1 returned a null table".into()));
+        return Err(LoadError::AbiMismatch(
+            "stratus_plugin_v1 returned a null table".into(),
+        ));
     }
     // SAFETY: every table version begins with an `AbiHeader`; reading only the
     // header is valid before we know the rest of the layout.
@@ -166,19 +173,34 @@ fn describe(api: &'static PluginApiV1) -> Result<wire::ModelDescription, LoadErr
     let status = unsafe { (api.describe)(&mut out) };
     let bytes = take(api, out).map_err(LoadError::SelfCheck)?;
     if status != STATUS_OK {
-        return Err(LoadError::SelfCheck(format!("describe failed: {}", plugin_error(&bytes).message)));
+        return Err(LoadError::SelfCheck(format!(
+            "describe failed: {}",
+            plugin_error(&bytes).message
+        )));
     }
-    wire::ModelDescription::decode(bytes.as_slice())
-        .map_err(|e| LoadError::SelfCheck(format!("describe returned bytes that do not decode: {e}")))
+    wire::ModelDescription::decode(bytes.as_slice()).map_err(|e| {
+        LoadError::SelfCheck(format!("describe returned bytes that do not decode: {e}"))
+    })
 }
 
 fn check_description(description: &wire::ModelDescription) -> Result<(), LoadError> {
     let fail = |msg: String| Err(LoadError::SelfCheck(msg));
-    if description.name.is_empty() || !description.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-        return fail(format!("model name '{}' must be non-empty ASCII letters, digits, '-' or '_'", description.name));
+    if description.name.is_empty()
+        || !description
+            .name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return fail(format!(
+            "model name '{}' must be non-empty ASCII letters, digits, '-' or '_'",
+            description.name
+        ));
     }
     if semver::Version::parse(&description.version).is_err() {
-        return fail(format!("version '{}' is not a semantic version (MAJOR.MINOR.PATCH)", description.version));
+        return fail(format!(
+            "version '{}' is not a semantic version (MAJOR.MINOR.PATCH)",
+            description.version
+        ));
     }
     if !matches!(
         wire::ModelKind::try_from(description.kind),
@@ -207,9 +229,13 @@ fn create(api: &'static PluginApiV1) -> Result<PluginInstance, LoadError> {
     let status = unsafe { (api.create)(config.as_ptr(), config.len(), &mut handle, &mut error) };
     let error_bytes = take(api, error).map_err(LoadError::SelfCheck)?;
     if status != STATUS_OK {
-        return Err(LoadError::SelfCheck(format!("create failed: {}", plugin_error(&error_bytes).message)));
+        return Err(LoadError::SelfCheck(format!(
+            "create failed: {}",
+            plugin_error(&error_bytes).message
+        )));
     }
-    let handle = NonNull::new(handle).ok_or_else(|| LoadError::SelfCheck("create returned no instance".into()))?;
+    let handle = NonNull::new(handle)
+        .ok_or_else(|| LoadError::SelfCheck("create returned no instance".into()))?;
     Ok(PluginInstance { api, handle })
 }
 
@@ -261,16 +287,32 @@ impl PluginInstance {
         let mut out = PluginBuf::empty();
         // SAFETY: the handle is live (we own it until Drop), `request` is
         // readable for the call and `out` is a writable local.
-        let status = unsafe { (self.api.invoke)(self.handle.as_ptr(), request.as_ptr(), request.len(), &mut out) };
+        let status = unsafe {
+            (self.api.invoke)(
+                self.handle.as_ptr(),
+                request.as_ptr(),
+                request.len(),
+                &mut out,
+            )
+        };
         let bytes = take(self.api, out).map_err(CallError::Garbage)?;
         match status {
-            STATUS_OK => wire::InvokeResponse::decode(bytes.as_slice())
-                .map_err(|e| CallError::Garbage(format!("returned bytes that do not decode as a response: {e}"))),
-            stratus_plugin::abi::STATUS_ERROR => match wire::PluginError::decode(bytes.as_slice()) {
-                Ok(error) => Err(CallError::Plugin(error)),
-                Err(e) => Err(CallError::Garbage(format!("returned an error that does not decode: {e}"))),
-            },
-            other => Err(CallError::Garbage(format!("returned status {other}, which the ABI does not define"))),
+            STATUS_OK => wire::InvokeResponse::decode(bytes.as_slice()).map_err(|e| {
+                CallError::Garbage(format!(
+                    "returned bytes that do not decode as a response: {e}"
+                ))
+            }),
+            stratus_plugin::abi::STATUS_ERROR => {
+                match wire::PluginError::decode(bytes.as_slice()) {
+                    Ok(error) => Err(CallError::Plugin(error)),
+                    Err(e) => Err(CallError::Garbage(format!(
+                        "returned an error that does not decode: {e}"
+                    ))),
+                }
+            }
+            other => Err(CallError::Garbage(format!(
+                "returned status {other}, which the ABI does not define"
+            ))),
         }
     }
 }

@@ -48,13 +48,19 @@ impl LoadedModel {
 
     /// The last failure of the model itself, or empty.
     pub fn last_error(&self) -> String {
-        self.last_error.lock().map(|e| e.clone()).unwrap_or_default()
+        self.last_error
+            .lock()
+            .map(|e| e.clone())
+            .unwrap_or_default()
     }
 
     /// Calls the model (blocking: run it off the async workers). Plugin
     /// failures become `INTERNAL` and are remembered in `last_error`.
     pub fn invoke(&self, request: &wire::InvokeRequest) -> Result<wire::InvokeResponse, ApiError> {
-        let who = format!("model '{}' {}", self.description.name, self.description.version);
+        let who = format!(
+            "model '{}' {}",
+            self.description.name, self.description.version
+        );
         match self.instance.invoke(&request.encode_to_vec()) {
             Ok(response) => Ok(response),
             Err(CallError::Plugin(error)) => {
@@ -67,10 +73,14 @@ impl LoadedModel {
                 match Code::try_from(error.code).unwrap_or(Code::Internal) {
                     Code::InvalidArgument => Err(ApiError::invalid(error.field, message)),
                     Code::FailedPrecondition => Err(ApiError::FailedPrecondition(message)),
-                    Code::Internal | Code::Unspecified => Err(self.failed(format!("{who} failed: {}", error.message))),
+                    Code::Internal | Code::Unspecified => {
+                        Err(self.failed(format!("{who} failed: {}", error.message)))
+                    }
                 }
             }
-            Err(CallError::Garbage(what)) => Err(self.failed(format!("{who} broke the plugin contract: it {what}"))),
+            Err(CallError::Garbage(what)) => {
+                Err(self.failed(format!("{who} broke the plugin contract: it {what}")))
+            }
         }
     }
 
@@ -136,7 +146,10 @@ impl PluginRegistry {
     pub fn snapshot(&self) -> Arc<Snapshot> {
         // A poisoned lock only means a panic elsewhere mid-swap of an Arc,
         // which cannot leave the Arc itself torn.
-        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Rescans the plugin folder (blocking: file I/O and `dlopen`) and swaps
@@ -156,7 +169,11 @@ impl PluginRegistry {
             let bytes = match std::fs::read(&path) {
                 Ok(bytes) => bytes,
                 Err(e) => {
-                    next.refuse(&path, String::new(), format!("cannot read the library: {e}"));
+                    next.refuse(
+                        &path,
+                        String::new(),
+                        format!("cannot read the library: {e}"),
+                    );
                     continue;
                 }
             };
@@ -201,28 +218,37 @@ impl PluginRegistry {
     /// The model `name` at `version` (empty: the newest).
     pub fn resolve(&self, name: &str, version: &str) -> Result<Arc<LoadedModel>, ApiError> {
         if name.is_empty() {
-            return Err(ApiError::invalid("model.name", "is required; ListModels shows what is loaded"));
+            return Err(ApiError::invalid(
+                "model.name",
+                "is required; ListModels shows what is loaded",
+            ));
         }
         let snapshot = self.snapshot();
         let Some(versions) = snapshot.models.get(name) else {
             let known: Vec<&str> = snapshot.models.keys().map(String::as_str).collect();
             return Err(ApiError::NotFound(format!(
                 "model.name: no model '{name}' is loaded (loaded: {})",
-                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
             )));
         };
         if version.is_empty() {
-            return versions
-                .first()
-                .cloned()
-                .ok_or_else(|| ApiError::NotFound(format!("model.name: no version of '{name}' is loaded")));
+            return versions.first().cloned().ok_or_else(|| {
+                ApiError::NotFound(format!("model.name: no version of '{name}' is loaded"))
+            });
         }
         versions
             .iter()
             .find(|m| m.description.version == version)
             .cloned()
             .ok_or_else(|| {
-                let known: Vec<&str> = versions.iter().map(|m| m.description.version.as_str()).collect();
+                let known: Vec<&str> = versions
+                    .iter()
+                    .map(|m| m.description.version.as_str())
+                    .collect();
                 ApiError::NotFound(format!(
                     "model.version: '{name}' has no version '{version}' loaded (loaded: {})",
                     known.join(", ")
@@ -233,7 +259,10 @@ impl PluginRegistry {
 
 impl Snapshot {
     fn add(&mut self, model: Arc<LoadedModel>) {
-        let versions = self.models.entry(model.description.name.clone()).or_default();
+        let versions = self
+            .models
+            .entry(model.description.name.clone())
+            .or_default();
         if let Some(existing) = versions.iter().find(|m| m.version == model.version) {
             let error = format!(
                 "duplicate: model '{}' {} is already loaded from {}",
@@ -265,8 +294,12 @@ fn library_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        let hidden = path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
-        let is_library = path.extension().is_some_and(|ext| ext == std::env::consts::DLL_EXTENSION);
+        let hidden = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        let is_library = path
+            .extension()
+            .is_some_and(|ext| ext == std::env::consts::DLL_EXTENSION);
         if path.is_file() && is_library && !hidden {
             files.push(path);
         } else {

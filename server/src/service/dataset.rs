@@ -25,7 +25,10 @@ impl DatasetApi {
 
 #[tonic::async_trait]
 impl DatasetService for DatasetApi {
-    async fn list_datasets(&self, _: Request<ListDatasetsRequest>) -> Result<Response<ListDatasetsResponse>, Status> {
+    async fn list_datasets(
+        &self,
+        _: Request<ListDatasetsRequest>,
+    ) -> Result<Response<ListDatasetsResponse>, Status> {
         observe("ListDatasets", "", async {
             let datasets = self
                 .state
@@ -44,11 +47,17 @@ impl DatasetService for DatasetApi {
         .await
     }
 
-    async fn get_dataset(&self, request: Request<GetDatasetRequest>) -> Result<Response<Dataset>, Status> {
+    async fn get_dataset(
+        &self,
+        request: Request<GetDatasetRequest>,
+    ) -> Result<Response<Dataset>, Status> {
         let name = request.into_inner().name;
         observe("GetDataset", "", async {
             if name.is_empty() {
-                return Err(ApiError::invalid("name", "is required; ListDatasets shows what is available"));
+                return Err(ApiError::invalid(
+                    "name",
+                    "is required; ListDatasets shows what is available",
+                ));
             }
             self.state.datasets.get(&name).cloned().ok_or_else(|| {
                 ApiError::NotFound(format!(

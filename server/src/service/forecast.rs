@@ -34,9 +34,18 @@ impl ForecastApi {
 }
 
 /// Validates, runs and checks one forecast request.
-pub(crate) async fn run(state: &AppState, request: ForecastRequest, prefix: &str) -> Result<ForecastResponse, ApiError> {
+pub(crate) async fn run(
+    state: &AppState,
+    request: ForecastRequest,
+    prefix: &str,
+) -> Result<ForecastResponse, ApiError> {
     let valid = validate::forecast(&request, state.context(), prefix)?;
-    let series_name = valid.input.series.as_ref().map(|s| s.name.clone()).unwrap_or_default();
+    let series_name = valid
+        .input
+        .series
+        .as_ref()
+        .map(|s| s.name.clone())
+        .unwrap_or_default();
     let periods = valid.input.future_periods.clone();
     let levels = valid.input.levels.clone();
     let response = invoke(
@@ -53,7 +62,9 @@ pub(crate) async fn run(state: &AppState, request: ForecastRequest, prefix: &str
         )));
     };
     let horizon = periods.len();
-    let check = |points: &[wire::ForecastPoint], what: &str| check_points(&valid.model, points, &levels, horizon, what);
+    let check = |points: &[wire::ForecastPoint], what: &str| {
+        check_points(&valid.model, points, &levels, horizon, what)
+    };
     check(&output.points, "points")?;
     for scenario in &output.scenarios {
         check(&scenario.points, &format!("scenario '{}'", scenario.name))?;
@@ -98,8 +109,19 @@ pub(crate) async fn run(state: &AppState, request: ForecastRequest, prefix: &str
 
 /// A model's points must cover the horizon, with finite means and one ordered
 /// interval per requested level; anything else is the model's bug.
-fn check_points(model: &LoadedModel, points: &[wire::ForecastPoint], levels: &[f64], horizon: usize, what: &str) -> Result<(), ApiError> {
-    let fail = |problem: String| Err(model.failed(format!("model '{}' returned {what} with {problem}", model.description.name)));
+fn check_points(
+    model: &LoadedModel,
+    points: &[wire::ForecastPoint],
+    levels: &[f64],
+    horizon: usize,
+    what: &str,
+) -> Result<(), ApiError> {
+    let fail = |problem: String| {
+        Err(model.failed(format!(
+            "model '{}' returned {what} with {problem}",
+            model.description.name
+        )))
+    };
     if points.len() != horizon {
         return fail(format!("{} steps for a horizon of {horizon}", points.len()));
     }
@@ -109,7 +131,11 @@ fn check_points(model: &LoadedModel, points: &[wire::ForecastPoint], levels: &[f
             return fail(format!("a non-finite mean at step {step}"));
         }
         if p.intervals.len() != levels.len() {
-            return fail(format!("{} intervals at step {step} for {} levels", p.intervals.len(), levels.len()));
+            return fail(format!(
+                "{} intervals at step {step} for {} levels",
+                p.intervals.len(),
+                levels.len()
+            ));
         }
         for (i, &level) in p.intervals.iter().zip(levels) {
             let ordered = i.lower.is_finite() && i.upper.is_finite() && i.lower <= i.upper;
@@ -125,9 +151,16 @@ type ResponseStream = Pin<Box<dyn Stream<Item = Result<ForecastResponse, Status>
 
 #[tonic::async_trait]
 impl ForecastService for ForecastApi {
-    async fn forecast(&self, request: Request<ForecastRequest>) -> Result<Response<ForecastResponse>, Status> {
+    async fn forecast(
+        &self,
+        request: Request<ForecastRequest>,
+    ) -> Result<Response<ForecastResponse>, Status> {
         let request = request.into_inner();
-        let model = request.model.as_ref().map(|m| m.name.clone()).unwrap_or_default();
+        let model = request
+            .model
+            .as_ref()
+            .map(|m| m.name.clone())
+            .unwrap_or_default();
         observe("Forecast", &model, run(&self.state, request, "")).await
     }
 
@@ -145,7 +178,11 @@ impl ForecastService for ForecastApi {
                 async move {
                     let request = item?;
                     let id = request.request_id.clone();
-                    let model = request.model.as_ref().map(|m| m.name.clone()).unwrap_or_default();
+                    let model = request
+                        .model
+                        .as_ref()
+                        .map(|m| m.name.clone())
+                        .unwrap_or_default();
                     observe("ForecastStream", &model, run(&state, request, ""))
                         .await
                         .map(Response::into_inner)

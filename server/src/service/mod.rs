@@ -45,9 +45,17 @@ impl AppState {
 /// async workers that serve other calls and health checks. The `Arc` keeps
 /// the model's library instance alive until the call returns, whatever a
 /// reload does meanwhile.
-async fn invoke(model: &Arc<LoadedModel>, request: wire::InvokeRequest) -> Result<wire::InvokeResponse, ApiError> {
+async fn invoke(
+    model: &Arc<LoadedModel>,
+    request: wire::InvokeRequest,
+) -> Result<wire::InvokeResponse, ApiError> {
     let task_model = Arc::clone(model);
     tokio::task::spawn_blocking(move || task_model.invoke(&request))
         .await
-        .map_err(|e| model.failed(format!("model '{}' call did not complete: {e}", model.description.name)))?
+        .map_err(|e| {
+            model.failed(format!(
+                "model '{}' call did not complete: {e}",
+                model.description.name
+            ))
+        })?
 }

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use stratus_proto::v1::model_service_server::ModelService;
 use stratus_proto::v1::{
-    GetModelRequest, ListModelsRequest, ListModelsResponse, ModelInfo, ReloadModelsRequest, ReloadModelsResponse,
+    GetModelRequest, ListModelsRequest, ListModelsResponse, ModelInfo, ReloadModelsRequest,
+    ReloadModelsResponse,
 };
 use tonic::{Request, Response, Status};
 
@@ -29,13 +30,22 @@ impl ModelApi {
 
 /// Every loaded model (each version) then every refused library.
 fn all(snapshot: &Snapshot) -> Vec<ModelInfo> {
-    let loaded = snapshot.models.values().flatten().map(|m| model_info::loaded(m, Detail::Full));
-    loaded.chain(snapshot.refused.iter().map(model_info::refused)).collect()
+    let loaded = snapshot
+        .models
+        .values()
+        .flatten()
+        .map(|m| model_info::loaded(m, Detail::Full));
+    loaded
+        .chain(snapshot.refused.iter().map(model_info::refused))
+        .collect()
 }
 
 #[tonic::async_trait]
 impl ModelService for ModelApi {
-    async fn list_models(&self, _: Request<ListModelsRequest>) -> Result<Response<ListModelsResponse>, Status> {
+    async fn list_models(
+        &self,
+        _: Request<ListModelsRequest>,
+    ) -> Result<Response<ListModelsResponse>, Status> {
         observe("ListModels", "", async {
             Ok(ListModelsResponse {
                 models: all(&self.state.registry.snapshot()),
@@ -44,7 +54,10 @@ impl ModelService for ModelApi {
         .await
     }
 
-    async fn get_model(&self, request: Request<GetModelRequest>) -> Result<Response<ModelInfo>, Status> {
+    async fn get_model(
+        &self,
+        request: Request<GetModelRequest>,
+    ) -> Result<Response<ModelInfo>, Status> {
         let model = request.into_inner().model.unwrap_or_default();
         observe("GetModel", &model.name, async {
             let loaded = self.state.registry.resolve(&model.name, &model.version)?;
@@ -53,7 +66,10 @@ impl ModelService for ModelApi {
         .await
     }
 
-    async fn reload_models(&self, _: Request<ReloadModelsRequest>) -> Result<Response<ReloadModelsResponse>, Status> {
+    async fn reload_models(
+        &self,
+        _: Request<ReloadModelsRequest>,
+    ) -> Result<Response<ReloadModelsResponse>, Status> {
         observe("ReloadModels", "", async {
             let registry = Arc::clone(&self.state.registry);
             let snapshot = tokio::task::spawn_blocking(move || registry.scan())
@@ -65,7 +81,9 @@ impl ModelService for ModelApi {
                         self.state.registry.dir().display()
                     ))
                 })?;
-            Ok(ReloadModelsResponse { models: all(&snapshot) })
+            Ok(ReloadModelsResponse {
+                models: all(&snapshot),
+            })
         })
         .await
     }

@@ -85,7 +85,10 @@ async fn run(state: &AppState, request: RiskRequest) -> Result<RiskResponse, Api
     let sane = output.score.is_finite()
         && (0.0..=100.0).contains(&output.score)
         && band != RiskBand::Unspecified
-        && output.factors.iter().all(|f| f.value.is_finite() && f.contribution.is_finite());
+        && output
+            .factors
+            .iter()
+            .all(|f| f.value.is_finite() && f.contribution.is_finite());
     if !sane {
         return Err(valid.model.failed(format!(
             "model '{}' returned a score outside 0-100, no band, or non-finite factors",
@@ -114,9 +117,16 @@ async fn run(state: &AppState, request: RiskRequest) -> Result<RiskResponse, Api
 
 #[tonic::async_trait]
 impl RiskService for RiskApi {
-    async fn score_risk(&self, request: Request<RiskRequest>) -> Result<Response<RiskResponse>, Status> {
+    async fn score_risk(
+        &self,
+        request: Request<RiskRequest>,
+    ) -> Result<Response<RiskResponse>, Status> {
         let request = request.into_inner();
-        let model = request.model.as_ref().map(|m| m.name.clone()).unwrap_or_default();
+        let model = request
+            .model
+            .as_ref()
+            .map(|m| m.name.clone())
+            .unwrap_or_default();
         observe("ScoreRisk", &model, run(&self.state, request)).await
     }
 }

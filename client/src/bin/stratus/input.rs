@@ -37,9 +37,12 @@ pub fn read_csv(path: &Path) -> anyhow::Result<proto::Series> {
         let record = record?;
         let period = record.get(period_col).unwrap_or("").trim().to_owned();
         let raw = record.get(value_col).unwrap_or("").trim();
-        let value = raw
-            .parse()
-            .with_context(|| format!("{}: value '{raw}' for {period} is not a number", path.display()))?;
+        let value = raw.parse().with_context(|| {
+            format!(
+                "{}: value '{raw}' for {period} is not a number",
+                path.display()
+            )
+        })?;
         observations.push(proto::Observation { period, value });
     }
     let Some(first) = observations.first() else {
@@ -49,10 +52,18 @@ pub fn read_csv(path: &Path) -> anyhow::Result<proto::Series> {
         4 => proto::Frequency::Annual,
         7 if first.period.contains("-Q") => proto::Frequency::Quarterly,
         7 => proto::Frequency::Monthly,
-        _ => bail!("{}: '{}' is not a period like 2024, 2024-Q3 or 2024-07", path.display(), first.period),
+        _ => bail!(
+            "{}: '{}' is not a period like 2024, 2024-Q3 or 2024-07",
+            path.display(),
+            first.period
+        ),
     };
     Ok(proto::Series {
-        name: path.file_stem().unwrap_or_default().to_string_lossy().into_owned(),
+        name: path
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned(),
         unit: String::new(),
         frequency: frequency as i32,
         observations,

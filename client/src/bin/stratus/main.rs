@@ -22,7 +22,11 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             match error.downcast_ref::<tonic::Status>() {
-                Some(status) => eprintln!("error: {}: {}", render::code_name(status.code()), status.message()),
+                Some(status) => eprintln!(
+                    "error: {}: {}",
+                    render::code_name(status.code()),
+                    status.message()
+                ),
                 None => eprintln!("error: {error:#}"),
             }
             ExitCode::FAILURE
@@ -78,6 +82,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn print_json(message: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(message).context("encoding the response as JSON")?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(message).context("encoding the response as JSON")?
+    );
     Ok(())
 }

@@ -5,7 +5,9 @@ use stratus_client::proto;
 
 fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
-    table.load_preset(presets::NOTHING).set_header(header.iter().map(|h| Cell::new(h)));
+    table
+        .load_preset(presets::NOTHING)
+        .set_header(header.iter().map(Cell::new));
     table
 }
 
@@ -27,21 +29,43 @@ pub fn code_name(code: tonic::Code) -> String {
 
 fn model_line(model: Option<&proto::ModelInfo>) -> String {
     match model {
-        Some(m) => format!("model {} {} (sha256 {})", m.name, m.version, m.sha256.get(..12).unwrap_or(&m.sha256)),
+        Some(m) => format!(
+            "model {} {} (sha256 {})",
+            m.name,
+            m.version,
+            m.sha256.get(..12).unwrap_or(&m.sha256)
+        ),
         None => "model unknown".to_owned(),
     }
 }
 
 pub fn models(models: &[proto::ModelInfo]) -> String {
-    let mut t = table(&["NAME", "VERSION", "KIND", "STATE", "PARAMS", "DESCRIPTION / ERROR"]);
+    let mut t = table(&[
+        "NAME",
+        "VERSION",
+        "KIND",
+        "STATE",
+        "PARAMS",
+        "DESCRIPTION / ERROR",
+    ]);
     for m in models {
         let kind = match proto::ModelKind::try_from(m.kind) {
             Ok(proto::ModelKind::Unspecified) | Err(_) => "-",
             Ok(k) => k.as_str_name().trim_start_matches("MODEL_KIND_"),
         };
-        let state = proto::ModelState::try_from(m.state).map_or("?", |s| s.as_str_name().trim_start_matches("MODEL_STATE_"));
-        let params: Vec<String> = m.params.iter().chain(&m.inputs).map(|p| p.name.clone()).collect();
-        let about = if m.last_error.is_empty() { &m.description } else { &m.last_error };
+        let state = proto::ModelState::try_from(m.state)
+            .map_or("?", |s| s.as_str_name().trim_start_matches("MODEL_STATE_"));
+        let params: Vec<String> = m
+            .params
+            .iter()
+            .chain(&m.inputs)
+            .map(|p| p.name.clone())
+            .collect();
+        let about = if m.last_error.is_empty() {
+            &m.description
+        } else {
+            &m.last_error
+        };
         t.add_row(vec![
             Cell::new(&m.name),
             Cell::new(&m.version),
@@ -64,7 +88,10 @@ pub fn datasets(datasets: &[proto::Dataset]) -> String {
         t.add_row(vec![
             Cell::new(&d.name),
             Cell::new(frequency),
-            Cell::new(format!("{}..{} ({})", d.first_period, d.last_period, d.observation_count)),
+            Cell::new(format!(
+                "{}..{} ({})",
+                d.first_period, d.last_period, d.observation_count
+            )),
             Cell::new(&series.unit),
             Cell::new(&d.description),
         ]);
@@ -78,16 +105,28 @@ pub fn forecast(response: &proto::ForecastResponse) -> String {
         .first()
         .map(|p| p.intervals.iter().map(|i| i.level).collect())
         .unwrap_or_default();
-    let mut header = vec!["PERIOD".to_owned(), "MEAN".to_owned(), "GROWTH %".to_owned()];
+    let mut header = vec![
+        "PERIOD".to_owned(),
+        "MEAN".to_owned(),
+        "GROWTH %".to_owned(),
+    ];
     for level in &levels {
         header.push(format!("{level}% LOW"));
         header.push(format!("{level}% HIGH"));
     }
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    let mut out = format!("{} · series {}\n", model_line(response.model.as_ref()), response.series_name);
+    let mut out = format!(
+        "{} · series {}\n",
+        model_line(response.model.as_ref()),
+        response.series_name
+    );
     let mut t = table(&header);
     for p in &response.points {
-        let mut row = vec![Cell::new(&p.period), right(format!("{:.2}", p.mean)), right(growth(p.growth))];
+        let mut row = vec![
+            Cell::new(&p.period),
+            right(format!("{:.2}", p.mean)),
+            right(growth(p.growth)),
+        ];
         for i in &p.intervals {
             row.push(right(format!("{:.2}", i.lower)));
             row.push(right(format!("{:.2}", i.upper)));
@@ -96,8 +135,16 @@ pub fn forecast(response: &proto::ForecastResponse) -> String {
     }
     out.push_str(&format!("{t}\n"));
     for scenario in &response.scenarios {
-        let path: Vec<String> = scenario.points.iter().map(|p| format!("{} {:.2}", p.period, p.mean)).collect();
-        out.push_str(&format!("scenario {}: {}\n", scenario.name, path.join(", ")));
+        let path: Vec<String> = scenario
+            .points
+            .iter()
+            .map(|p| format!("{} {:.2}", p.period, p.mean))
+            .collect();
+        out.push_str(&format!(
+            "scenario {}: {}\n",
+            scenario.name,
+            path.join(", ")
+        ));
     }
     if !response.fitted.is_empty() {
         let mut fitted: Vec<_> = response.fitted.iter().collect();
@@ -112,15 +159,24 @@ pub fn forecast(response: &proto::ForecastResponse) -> String {
 }
 
 fn growth(g: f64) -> String {
-    if g.is_finite() { format!("{g:+.1}") } else { "n/a".to_owned() }
+    if g.is_finite() {
+        format!("{g:+.1}")
+    } else {
+        "n/a".to_owned()
+    }
 }
 
 pub fn risk(response: &proto::RiskResponse) -> String {
-    let band = proto::RiskBand::try_from(response.band).map_or("?", |b| b.as_str_name().trim_start_matches("RISK_BAND_"));
+    let band = proto::RiskBand::try_from(response.band)
+        .map_or("?", |b| b.as_str_name().trim_start_matches("RISK_BAND_"));
     let mut out = format!(
         "{} · {}\nscore {:.1} / 100 · band {band}\n",
         model_line(response.model.as_ref()),
-        if response.subject.is_empty() { "(no subject)" } else { &response.subject },
+        if response.subject.is_empty() {
+            "(no subject)"
+        } else {
+            &response.subject
+        },
         response.score
     );
     let mut t = table(&["INDICATOR", "VALUE", "POINTS", "WHY"]);
