@@ -21,7 +21,9 @@ fn run(program: &Path, args: &[&str], what: &str) {
 #[test]
 fn python_client_calls_health_list_models_and_forecast() {
     ensure_built();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root");
     let venv = target_dir().parent().expect("target").join("py");
     let python = venv.join("bin/python");
     let requirements = root.join("tests/python/requirements.txt");
@@ -29,11 +31,30 @@ fn python_client_calls_health_list_models_and_forecast() {
     let wanted = std::fs::read_to_string(&requirements).expect("requirements.txt");
     if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
         let python3 = Path::new("python3");
-        run(python3, &["-m", "venv", venv.to_str().expect("utf-8 path")], "creating the virtualenv");
+        run(
+            python3,
+            &["-m", "venv", venv.to_str().expect("utf-8 path")],
+            "creating the virtualenv",
+        );
         let requirements = requirements.to_str().expect("utf-8 path");
-        run(&python, &["-m", "pip", "install", "--quiet", "-r", requirements], "pip install");
+        run(
+            &python,
+            &["-m", "pip", "install", "--quiet", "-r", requirements],
+            "pip install",
+        );
         std::fs::write(&stamp, wanted).expect("write the install stamp");
     }
     let tests = root.join("tests/python");
-    run(&python, &["-m", "pytest", "-q", "-p", "no:cacheprovider", tests.to_str().expect("utf-8 path")], "pytest tests/python");
+    run(
+        &python,
+        &[
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            tests.to_str().expect("utf-8 path"),
+        ],
+        "pytest tests/python",
+    );
 }
