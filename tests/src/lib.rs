@@ -13,10 +13,22 @@ use stratus_client::StratusClient;
 
 /// The plugin crates the tests load, by library file name.
 pub const NAIVE: &str = "libstratus_naive.so";
+/// The canalys growth forecaster.
+pub const CANALYS: &str = "libstratus_canalys.so";
 /// Test fixture: panics or stalls on request.
 pub const FAULTY: &str = "libstratus_fixture_faulty.so";
 /// Test fixture: raw-ABI risk plugin answering garbage.
 pub const ROGUE: &str = "libstratus_fixture_rogue.so";
+
+/// Every package whose binary or library the tests run.
+const PACKAGES: &[&str] = &[
+    "stratus-server",
+    "stratus-client",
+    "stratus-naive",
+    "stratus-canalys",
+    "stratus-fixture-faulty",
+    "stratus-fixture-rogue",
+];
 
 /// `target/debug` (or wherever this test binary was built).
 pub fn target_dir() -> PathBuf {
@@ -38,20 +50,7 @@ pub fn ensure_built() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
             .args(["build", "--quiet"])
-            .args([
-                "-p",
-                "stratus-server",
-                "-p",
-                "stratus-client",
-                "-p",
-                "stratus-naive",
-            ])
-            .args([
-                "-p",
-                "stratus-fixture-faulty",
-                "-p",
-                "stratus-fixture-rogue",
-            ])
+            .args(PACKAGES.iter().flat_map(|package| ["-p", package]))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .expect("run cargo build");
@@ -94,10 +93,12 @@ pub struct Server {
 impl Server {
     /// Starts a server with the given plugins and waits until it listens.
     pub fn start(options: ServerOptions) -> Server {
+        ensure_built();
         let plugin_dir = tempfile::tempdir().expect("temp plugin dir");
         for name in &options.plugins {
-            std::fs::copy(target_dir().join(name), plugin_dir.path().join(name))
-                .expect("copy plugin library");
+            let built = target_dir().join(name);
+            std::fs::copy(&built, plugin_dir.path().join(name))
+                .unwrap_or_else(|e| panic!("copy plugin library {}: {e}", built.display()));
         }
         for (name, bytes) in &options.files {
             std::fs::write(plugin_dir.path().join(name), bytes).expect("write plugin folder file");

@@ -1,0 +1,412 @@
+//! `canalys`: a growth forecaster in the style of Canalys' market outlooks
+//! ("spending grew 13% to US$40bn in 2024 and will grow 15% to US$46bn in
+//! 2025").
+//!
+//! The model is exponential smoothing with a damped additive trend on the
+//! logarithm of the series ([`ets`]), so growth compounds and slowly fades;
+//! quarterly and monthly series add an additive seasonal term on the log
+//! scale. Parameters (and, with enough history, the initial states) are
+//! estimated by least squares ([`fit`]). Prediction intervals come from the
+//! model's forecast variance on the log scale and are back-transformed, so
+//! they widen with the horizon, are asymmetric and never negative. The
+//! `ai_uplift_pp` driver adds percentage points to every forecast period's
+//! year-on-year growth, the way an analyst layers a demand driver (AI
+//! adoption) on a statistical baseline ([`uplift`]).
+
+pub mod ets;
+pub mod fit;
+pub mod uplift;
+
+use stratus_plugin::{ForecastModel, ModelError, growth, param, stats, wire};
+
+/// The canalys model.
+#[derive(Debug, Default)]
+pub struct Canalys;
+
+/// Options read from the request's parameters.
+#[derive(Debug, Clone, Copy)]
+struct Options {
+    uplift_pp: f64,
+    phi: Option<f64>,
+    seasonal: bool,
+}
+
+impl Options {
+    fn from(params: &std::collections::HashMap<String, f64>) -> Self {
+        let get = |name: &str, default: f64| params.get(name).copied().unwrap_or(default);
+        let damping = get("damping", 0.0);
+        Self {
+            uplift_pp: get("ai_uplift_pp", 0.0),
+            phi: (damping > 0.0).then_some(damping),
+            seasonal: get("seasonal", 1.0) >= 0.5,
+        }
+    }
+}
+
+/// Fewest observations for a frequency: enough to estimate the smoothing
+/// parameters from the errors left after the heuristic start (annual), plus
+/// two full years to separate trend from season (seasonal).
+pub fn minimum_observations(periods_per_year: usize, seasonal: bool) -> usize {
+    if seasonal && periods_per_year > 1 {
+        2 * periods_per_year + 2
+    } else {
+        4
+    }
+}
+
+/// History needed before the initial states are estimated rather than set
+/// from the first observations: with less, freeing them overfits.
+fn enough_to_estimate_initial(n: usize, season: usize) -> bool {
+    n >= 10 + 4 * season
+}
+
+impl ForecastModel for Canalys {
+    fn description(&self) -> wire::ModelDescription {
+        wire::ModelDescription {
+            name: "canalys".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "Damped-trend exponential smoothing on log values (seasonal for quarterly/monthly), \
+                          log-normal intervals, and an AI-adoption growth uplift."
+                .into(),
+            params: vec![
+                param(
+                    "ai_uplift_pp",
+                    "Percentage points added to every forecast period's year-on-year growth (a demand driver such as AI adoption).",
+                    0.0,
+                    -50.0,
+                    100.0,
+                ),
+                param(
+                    "damping",
+                    "Trend damping φ: 0 estimates it within [0.8, 0.98]; a value in (0, 1] fixes it (1 = undamped).",
+                    0.0,
+                    0.0,
+                    1.0,
+                ),
+                param(
+                    "seasonal",
+                    "1 models a seasonal pattern in quarterly/monthly data; 0 does not. Ignored for annual data.",
+                    1.0,
+                    0.0,
+                    1.0,
+                ),
+            ],
+            ..Default::default()
+        }
+    }
+
+    fn forecast(&self, input: &wire::ForecastInput) -> Result<wire::ForecastOutput, ModelError> {
+        let history: Vec<f64> = input
+            .series
+            .iter()
+            .flat_map(|s| &s.observations)
+            .map(|o| o.value)
+            .collect();
+        let options = Options::from(&input.params);
+        let per_year = input.periods_per_year.max(1) as usize;
+        let season = if options.seasonal && per_year > 1 {
+            per_year
+        } else {
+            0
+        };
+        forecast_values(
+            &history,
+            per_year,
+            season,
+            input.horizon as usize,
+            &input.levels,
+            options,
+        )
+    }
+}
+
+fn forecast_values(
+    history: &[f64],
+    per_year: usize,
+    season: usize,
+    horizon: usize,
+    levels: &[f64],
+    options: Options,
+) -> Result<wire::ForecastOutput, ModelError> {
+    if let Some(i) = history.iter().position(|&v| v <= 0.0) {
+        return Err(ModelError::invalid(
+            format!("series.observations[{i}].value"),
+            format!(
+                "canalys works on logarithms and needs positive values; {} is not (use naive for series that can be zero or negative)",
+                history[i]
+            ),
+        ));
+    }
+    let needed = minimum_observations(per_year, season > 0);
+    if history.len() < needed {
+        let what = if season > 0 {
+            "two full years plus two periods"
+        } else {
+            "four years"
+        };
+        return Err(ModelError::invalid(
+            "series.observations",
+            format!(
+                "canalys needs at least {needed} observations ({what}) for this frequency; the series has {}",
+                history.len()
+            ),
+        ));
+    }
+
+    let x: Vec<f64> = history.iter().map(|v| v.ln()).collect();
+    let estimate_initial = enough_to_estimate_initial(x.len(), season);
+    let spec = fit::Spec {
+        season,
+        phi: options.phi,
+        estimate_initial,
+    };
+    let fitted = fit::fit(&x, spec)
+        .map_err(|e| ModelError::internal(format!("the optimiser failed: {e}")))?;
+
+    // Residual variance with the estimated quantities' degrees of freedom
+    // taken out (at least one left), so short series get honest widths.
+    let dof = x.len().saturating_sub(fitted.estimated).max(1);
+    let sigma = (fitted.sse / dof as f64).sqrt();
+    let log_means = ets::forecast(&fitted.last, &fitted.params, x.len(), horizon);
+    let multipliers = ets::variance_multipliers(&fitted.params, season, horizon);
+
+    let medians: Vec<f64> = log_means.iter().map(|m| m.exp()).collect();
+    let bands: Vec<Vec<(f64, f64)>> = log_means
+        .iter()
+        .zip(&multipliers)
+        .map(|(&mean, &v)| {
+            let sd = sigma * v.sqrt();
+            levels
+                .iter()
+                .map(|&level| {
+                    let z = stats::central_z(level);
+                    ((mean - z * sd).exp(), (mean + z * sd).exp())
+                })
+                .collect()
+        })
+        .collect();
+
+    let adjusted = uplift::apply(history, &medians, per_year, options.uplift_pp);
+    let growth = growth::year_on_year(history, &adjusted, per_year);
+    let points = adjusted
+        .iter()
+        .zip(&medians)
+        .zip(bands)
+        .zip(growth)
+        .map(|(((&mean, &base), band), growth)| {
+            let scale = mean / base;
+            wire::ForecastPoint {
+                mean,
+                growth,
+                intervals: levels
+                    .iter()
+                    .zip(band)
+                    .map(|(&level, (lower, upper))| wire::Interval {
+                        level,
+                        lower: lower * scale,
+                        upper: upper * scale,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+
+    let p = fitted.params;
+    let mut fitted_values = vec![
+        ("alpha", p.alpha),
+        ("beta", p.beta),
+        ("phi", p.phi),
+        ("sigma_log", sigma),
+        ("level", fitted.last.level.exp()),
+        ("trend_growth_pct", (fitted.last.trend.exp() - 1.0) * 100.0),
+    ];
+    if season > 0 {
+        fitted_values.push(("gamma", p.gamma));
+    }
+    let model = if season > 0 {
+        "ETS(A,Ad,A)"
+    } else {
+        "ETS(A,Ad,N)"
+    };
+    let mut notes = vec![
+        format!("{model} on log values: growth compounds and fades with damping φ = {:.3}.", p.phi),
+        if estimate_initial {
+            "Smoothing parameters and initial states estimated by least squares (Gaussian likelihood).".into()
+        } else {
+            format!(
+                "Smoothing parameters estimated by least squares; initial states set from the first observations \
+                 (estimating them needs {} observations).",
+                10 + 4 * season
+            )
+        },
+        "Points are medians (exp of the log-scale forecast); intervals are log-normal, so asymmetric and positive.".into(),
+    ];
+    if options.phi.is_some() {
+        notes.push(format!("Damping fixed by the caller at {:.3}.", p.phi));
+    }
+    if options.uplift_pp != 0.0 {
+        notes.push(format!(
+            "AI uplift: {:+.1} percentage points added to every period's year-on-year growth; intervals scaled with the path.",
+            options.uplift_pp
+        ));
+    }
+    Ok(wire::ForecastOutput {
+        points,
+        fitted: fitted_values
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        notes,
+        ..Default::default()
+    })
+}
+
+stratus_plugin::export!(forecast: Canalys);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(
+        values: &[f64],
+        periods_per_year: u32,
+        horizon: u32,
+        params: &[(&str, f64)],
+    ) -> wire::ForecastInput {
+        let mut all: std::collections::HashMap<String, f64> =
+            [("ai_uplift_pp", 0.0), ("damping", 0.0), ("seasonal", 1.0)]
+                .iter()
+                .map(|(k, v)| ((*k).into(), *v))
+                .collect();
+        for (k, v) in params {
+            all.insert((*k).into(), *v);
+        }
+        wire::ForecastInput {
+            series: Some(wire::Series {
+                observations: values
+                    .iter()
+                    .map(|&value| wire::Observation {
+                        period: String::new(),
+                        value,
+                    })
+                    .collect(),
+                ..Default::default()
+            }),
+            horizon,
+            levels: vec![80.0, 95.0],
+            params: all,
+            periods_per_year,
+            ..Default::default()
+        }
+    }
+
+    fn wiggly_growth(n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|t| 20.0 * (0.1 * t as f64 + 0.04 * ((t * 7 % 5) as f64 - 2.0)).exp())
+            .collect()
+    }
+
+    #[test]
+    fn a_constant_growth_series_is_forecast_at_that_growth() {
+        let series: Vec<f64> = (0..12).map(|t| 100.0 * 1.1f64.powi(t)).collect();
+        // Undamped, the trend continues exactly.
+        let out = Canalys
+            .forecast(&input(&series, 1, 5, &[("damping", 1.0)]))
+            .unwrap();
+        for p in &out.points {
+            assert!((p.growth - 10.0).abs() < 0.05, "growth {}", p.growth);
+        }
+        // Estimated damping (≤ 0.98) fades it, slowly and monotonically.
+        let out = Canalys.forecast(&input(&series, 1, 5, &[])).unwrap();
+        assert!(
+            (out.points[0].growth - 10.0).abs() < 0.5,
+            "first-year growth {}",
+            out.points[0].growth
+        );
+        assert!(
+            out.points
+                .windows(2)
+                .all(|w| w[1].growth <= w[0].growth + 1e-9)
+        );
+    }
+
+    #[test]
+    fn intervals_nest_widen_and_stay_positive_and_asymmetric() {
+        let out = Canalys
+            .forecast(&input(&wiggly_growth(15), 1, 6, &[]))
+            .unwrap();
+        let mut previous_width = 0.0;
+        for p in &out.points {
+            let (i80, i95) = (&p.intervals[0], &p.intervals[1]);
+            assert!(
+                i95.lower < i80.lower
+                    && i80.lower < p.mean
+                    && p.mean < i80.upper
+                    && i80.upper < i95.upper
+            );
+            assert!(i95.lower > 0.0);
+            // Log-normal: more room above the median than below.
+            assert!(i95.upper - p.mean > p.mean - i95.lower);
+            let width = i95.upper - i95.lower;
+            assert!(width > previous_width);
+            previous_width = width;
+        }
+    }
+
+    #[test]
+    fn results_are_deterministic() {
+        let request = input(&wiggly_growth(25), 1, 4, &[]);
+        assert_eq!(
+            Canalys.forecast(&request).unwrap(),
+            Canalys.forecast(&request).unwrap()
+        );
+    }
+
+    #[test]
+    fn the_uplift_adds_points_to_growth() {
+        let request = input(&wiggly_growth(15), 1, 3, &[]);
+        let base = Canalys.forecast(&request).unwrap();
+        let lifted = Canalys
+            .forecast(&input(&wiggly_growth(15), 1, 3, &[("ai_uplift_pp", 5.0)]))
+            .unwrap();
+        for (b, l) in base.points.iter().zip(&lifted.points) {
+            assert!(
+                (l.growth - (b.growth + 5.0)).abs() < 1e-9,
+                "{} vs {}",
+                l.growth,
+                b.growth
+            );
+        }
+    }
+
+    #[test]
+    fn quarterly_seasonality_is_captured() {
+        let pattern = [0.0, 0.15, -0.1, 0.25];
+        let series: Vec<f64> = (0..40)
+            .map(|t| 50.0 * (0.02 * t as f64 + pattern[t % 4]).exp())
+            .collect();
+        let out = Canalys.forecast(&input(&series, 4, 4, &[])).unwrap();
+        // Next quarters are positions 0..3 of the cycle; the seasonal shape must show.
+        let means: Vec<f64> = out.points.iter().map(|p| p.mean).collect();
+        assert!(
+            means[3] > means[1] && means[1] > means[0] && means[0] > means[2],
+            "{means:?}"
+        );
+        assert!(out.fitted.contains_key("gamma"));
+    }
+
+    #[test]
+    fn refuses_non_positive_values_and_short_series_naming_the_field() {
+        let err = Canalys
+            .forecast(&input(&[1.0, 2.0, 0.0, 3.0, 4.0], 1, 1, &[]))
+            .unwrap_err();
+        assert_eq!(err.field, "series.observations[2].value");
+        let err = Canalys
+            .forecast(&input(&[1.0, 2.0, 3.0], 1, 1, &[]))
+            .unwrap_err();
+        assert_eq!(err.field, "series.observations");
+        assert!(err.message.contains("at least 4"), "{}", err.message);
+        let err = Canalys.forecast(&input(&[1.0; 9], 4, 1, &[])).unwrap_err();
+        assert!(err.message.contains("at least 10"), "{}", err.message);
+    }
+}
