@@ -75,6 +75,37 @@ pub fn filter(x: &[f64], p: &Params, init: &States) -> Filtered {
     }
 }
 
+/// The states after each observation of `x` (index `t`: after `x[t]`).
+pub fn states_path(x: &[f64], p: &Params, init: &States) -> Vec<States> {
+    let mut path = Vec::with_capacity(x.len());
+    let mut states = init.clone();
+    for (t, &value) in x.iter().enumerate() {
+        let one = filter(&[value], p, &shifted(&states, t));
+        states = unshifted(one.last, t);
+        path.push(states.clone());
+    }
+    path
+}
+
+// `filter` indexes seasons by `t mod m` from its own start; these rotate the
+// seasonal vector so a one-step run at time `t` sees the right position.
+fn shifted(states: &States, t: usize) -> States {
+    let mut s = states.clone();
+    if !s.season.is_empty() {
+        let m = s.season.len();
+        s.season.rotate_left(t % m);
+    }
+    s
+}
+
+fn unshifted(mut states: States, t: usize) -> States {
+    if !states.season.is_empty() {
+        let m = states.season.len();
+        states.season.rotate_right(t % m);
+    }
+    states
+}
+
 /// Point forecasts for steps 1..=horizon after `n` observations ending in
 /// states `last`.
 pub fn forecast(last: &States, p: &Params, n: usize, horizon: usize) -> Vec<f64> {

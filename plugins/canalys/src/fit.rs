@@ -1,15 +1,22 @@
-//! Estimating the smoothing parameters (and, with enough data, the initial
-//! states) by least squares on one-step errors, which is Gaussian maximum
-//! likelihood for additive errors. The optimiser is argmin's Nelder–Mead:
-//! derivative-free, robust to the flat regions these objectives have, and
-//! deterministic from a fixed starting simplex.
+//! Estimating the model by least squares on one-step errors, which is
+//! Gaussian maximum likelihood for additive errors.
 //!
-//! Bounds are enforced by construction: each smoothing parameter is a
-//! logistic transform of an unbounded coordinate, so any point the optimiser
-//! visits is admissible (0 < β < α < 1, 0 < γ < 1 − α, φ in its range).
+//! Two nested steps:
+//! - For fixed smoothing parameters the one-step errors are an affine function
+//!   of the initial states (the model is a linear innovations state-space
+//!   model), so the best initial states follow from a small linear least-squares
+//!   problem ([`optimal_initial`]), solved exactly with nalgebra.
+//! - The smoothing parameters (2 to 4 of them) are then found by argmin's
+//!   Nelder–Mead: derivative-free, robust to the flat regions these
+//!   objectives have, and deterministic from a fixed starting simplex.
+//!
+//! Bounds hold by construction: each smoothing parameter is a logistic
+//! transform of an unbounded coordinate (0 < β < α < 1, 0 < γ < 1 − α, φ in
+//! its range), so every point the optimiser visits is admissible.
 
 use argmin::core::{CostFunction, Error, Executor, State};
 use argmin::solver::neldermead::NelderMead;
+use nalgebra::{DMatrix, DVector};
 
 use crate::ets::{self, Params, States};
 
@@ -17,17 +24,40 @@ use crate::ets::{self, Params, States};
 /// to temper long horizons, never below 0.8).
 pub const PHI_RANGE: (f64, f64) = (0.8, 0.98);
 const ALPHA_RANGE: (f64, f64) = (1e-4, 0.9999);
-const MAX_ITERS: u64 = 600;
+const MAX_ITERS: u64 = 400;
 
 /// What is fixed before fitting.
 #[derive(Debug, Clone, Copy)]
 pub struct Spec {
-    /// Seasons per year used (0 or 1: non-seasonal).
+    /// Seasons per year modelled (0: non-seasonal).
     pub season: usize,
+    /// Whether the model has a (damped) trend; without one it is simple
+    /// exponential smoothing of the level.
+    pub trend: bool,
     /// A fixed damping, or `None` to estimate it within [`PHI_RANGE`].
     pub phi: Option<f64>,
-    /// Whether initial states are estimated (else kept at their heuristic values).
+    /// Whether initial states are estimated (else kept at their heuristic
+    /// values, for series too short to estimate them without overfitting).
     pub estimate_initial: bool,
+}
+
+impl Spec {
+    /// How many quantities the fit estimates: smoothing parameters plus free
+    /// initial states (seasonal effects sum to zero, so m − 1 of them).
+    pub fn estimated(&self) -> usize {
+        let trend = if self.trend {
+            1 + usize::from(self.phi.is_none())
+        } else {
+            0
+        };
+        let smoothing = 1 + trend + usize::from(self.season > 0);
+        let states = if self.estimate_initial {
+            1 + usize::from(self.trend) + self.season.saturating_sub(1)
+        } else {
+            0
+        };
+        smoothing + states
+    }
 }
 
 /// A fitted model.
@@ -41,8 +71,6 @@ pub struct Fit {
     pub last: States,
     /// Sum of squared one-step errors.
     pub sse: f64,
-    /// Number of estimated quantities (parameters and free initial states).
-    pub estimated: usize,
 }
 
 fn logistic(u: f64) -> f64 {
@@ -61,10 +89,22 @@ fn inverse_within((lo, hi): (f64, f64), value: f64) -> f64 {
     logit(((value - lo) / (hi - lo)).clamp(1e-6, 1.0 - 1e-6))
 }
 
-/// Heuristic initial states from the first observations (classical
-/// decomposition of the first two cycles when seasonal).
-pub fn heuristic_initial(x: &[f64], season: usize) -> States {
-    if season <= 1 {
+/// Heuristic initial states from the first observations: the average step of
+/// the first few (non-seasonal), or a classical decomposition of the first
+/// two cycles (seasonal).
+pub fn heuristic_initial(x: &[f64], season: usize, trend: bool) -> States {
+    let mut states = heuristic_with_trend(x, season);
+    if !trend {
+        // Without a trend the level starts at the first cycle's mean.
+        let m = season.max(1);
+        states.level = x[..m].iter().sum::<f64>() / m as f64;
+        states.trend = 0.0;
+    }
+    states
+}
+
+fn heuristic_with_trend(x: &[f64], season: usize) -> States {
+    if season == 0 {
         let steps = (x.len() - 1).min(3);
         let trend = (x[steps] - x[0]) / steps as f64;
         return States {
@@ -77,13 +117,11 @@ pub fn heuristic_initial(x: &[f64], season: usize) -> States {
     let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
     let (first, second) = (mean(&x[..m]), mean(&x[m..2 * m]));
     let trend = (second - first) / m as f64;
-    // The first cycle's mean sits at step (m + 1) / 2 after the initial state.
+    // The first cycle's mean sits (m + 1) / 2 steps after the initial state.
     let level = first - trend * (m as f64 + 1.0) / 2.0;
+    let detrended = |t: usize| x[t] - (level + trend * (t as f64 + 1.0));
     let mut effects: Vec<f64> = (0..m)
-        .map(|i| {
-            let detrended = |t: usize| x[t] - (level + trend * (t as f64 + 1.0));
-            (detrended(i) + detrended(i + m)) / 2.0
-        })
+        .map(|i| (detrended(i) + detrended(i + m)) / 2.0)
         .collect();
     let shift = mean(&effects);
     effects.iter_mut().for_each(|e| *e -= shift);
@@ -94,8 +132,116 @@ pub fn heuristic_initial(x: &[f64], season: usize) -> States {
     }
 }
 
-/// The objective: the optimiser's coordinates decoded into a model, scored
-/// by the SSE of its one-step errors.
+/// Most seasons per cycle the fit supports (monthly data).
+pub const MAX_SEASON: usize = 12;
+/// Free initial states at most: level, trend and m − 1 seasonal effects.
+const MAX_FREE: usize = 2 + MAX_SEASON - 1;
+
+/// The initial states that minimise the SSE for fixed parameters, and that SSE.
+///
+/// Moving the initial states by `δ` along a direction `d` moves every one-step
+/// error by `δ · r(d)`, where `r(d)` are the errors of a zero series started
+/// from `d` (the recursions are linear). So with `e₀` the errors from `start`,
+/// the best move solves the least-squares problem `min ‖e₀ + R δ‖²`, i.e. the
+/// normal equations `RᵀR δ = −Rᵀe₀`. Directions: level, trend (if any), and
+/// for each of the first m − 1 seasons "+1 here, −1 in the last season" (the
+/// effects keep summing to zero). All systems run in one pass over the data,
+/// without allocating per step. Returns `start` if the problem is singular.
+pub fn optimal_initial(x: &[f64], p: &Params, start: &States, trend: bool) -> (States, f64) {
+    let m = start.season.len().min(MAX_SEASON);
+    let first_season = 1 + usize::from(trend);
+    let k = first_season + m.saturating_sub(1);
+    // System 0 is the data from `start`; system j ≥ 1 is direction j − 1 on zeros.
+    let systems = k + 1;
+    let mut level = [0.0; MAX_FREE + 1];
+    let mut slope = [0.0; MAX_FREE + 1];
+    // Only the first `m` columns of the first `systems` rows are used.
+    let mut season = [[0.0; MAX_SEASON]; MAX_FREE + 1];
+    level[0] = start.level;
+    slope[0] = start.trend;
+    season[0][..m].copy_from_slice(&start.season[..m]);
+    for j in 0..k {
+        let system = j + 1;
+        match j {
+            0 => level[system] = 1.0,
+            1 if trend => slope[system] = 1.0,
+            s => {
+                season[system][s - first_season] = 1.0;
+                season[system][m - 1] = -1.0;
+            }
+        }
+    }
+    let mut normal = [[0.0; MAX_FREE]; MAX_FREE];
+    let mut rhs = [0.0; MAX_FREE];
+    let mut base_sse = 0.0;
+    let mut errors = [0.0; MAX_FREE + 1];
+    for (t, &value) in x.iter().enumerate() {
+        let position = if m > 0 { t % m } else { 0 };
+        for i in 0..systems {
+            let observed = if i == 0 { value } else { 0.0 };
+            let s = if m > 0 { season[i][position] } else { 0.0 };
+            let damped = p.phi * slope[i];
+            let error = observed - (level[i] + damped + s);
+            errors[i] = error;
+            level[i] += damped + p.alpha * error;
+            slope[i] = damped + p.beta * error;
+            if m > 0 {
+                season[i][position] = s + p.gamma * error;
+            }
+        }
+        base_sse += errors[0] * errors[0];
+        for a in 0..k {
+            rhs[a] -= errors[a + 1] * errors[0];
+            for b in 0..=a {
+                normal[a][b] += errors[a + 1] * errors[b + 1];
+            }
+        }
+    }
+    let Some(delta) = solve_normal(&normal, &rhs[..k]) else {
+        return (start.clone(), base_sse);
+    };
+    // ‖e₀ + Rδ‖² at the optimum is ‖e₀‖² − δᵀ(−Rᵀe₀).
+    let explained: f64 = delta.iter().zip(&rhs[..k]).map(|(d, r)| d * r).sum();
+    let sse = (base_sse - explained).max(0.0);
+    let mut best = start.clone();
+    best.level += delta[0];
+    if trend {
+        best.trend += delta[1];
+    }
+    for s in 0..m.saturating_sub(1) {
+        best.season[s] += delta[first_season + s];
+        best.season[m - 1] -= delta[first_season + s];
+    }
+    (best, sse)
+}
+
+/// Solves the symmetric positive-definite system `A δ = b` (lower triangle of
+/// `A` filled). The one- and two-unknown cases, the common non-seasonal ones,
+/// are solved directly; larger ones by nalgebra's Cholesky. `None` if `A` is
+/// singular.
+fn solve_normal(a: &[[f64; MAX_FREE]; MAX_FREE], b: &[f64]) -> Option<Vec<f64>> {
+    const TINY: f64 = 1e-12;
+    match b.len() {
+        1 => (a[0][0] > TINY).then(|| vec![b[0] / a[0][0]]),
+        2 => {
+            let det = a[0][0] * a[1][1] - a[1][0] * a[1][0];
+            (det > TINY * a[0][0].max(a[1][1]).max(1.0)).then(|| {
+                vec![
+                    (b[0] * a[1][1] - b[1] * a[1][0]) / det,
+                    (a[0][0] * b[1] - a[1][0] * b[0]) / det,
+                ]
+            })
+        }
+        k => {
+            let matrix = DMatrix::from_fn(k, k, |i, j| if j <= i { a[i][j] } else { a[j][i] });
+            let solution = matrix.cholesky()?.solve(&DVector::from_column_slice(b));
+            Some(solution.iter().copied().collect())
+        }
+    }
+}
+
+/// The objective: the optimiser's coordinates decoded into parameters, the
+/// initial states concentrated out, scored by the SSE of the one-step errors.
 struct Problem<'a> {
     x: &'a [f64],
     spec: Spec,
@@ -103,97 +249,67 @@ struct Problem<'a> {
 }
 
 impl Problem<'_> {
-    fn seasonal(&self) -> bool {
-        self.spec.season > 1
-    }
-
-    fn decode(&self, u: &[f64]) -> (Params, States) {
+    fn decode(&self, u: &[f64]) -> Params {
         let alpha = within(ALPHA_RANGE, u[0]);
-        let beta = alpha * logistic(u[1]);
-        let mut i = 2;
-        let phi = match self.spec.phi {
-            Some(phi) => phi,
-            None => {
-                i += 1;
-                within(PHI_RANGE, u[i - 1])
-            }
+        let mut rest = u[1..].iter();
+        let mut next = || rest.next().copied().unwrap_or(0.0);
+        let (beta, phi) = if self.spec.trend {
+            let beta = alpha * logistic(next());
+            let phi = match self.spec.phi {
+                Some(phi) => phi,
+                None => within(PHI_RANGE, next()),
+            };
+            (beta, phi)
+        } else {
+            // No trend: β and φ play no part (the trend state stays 0).
+            (0.0, 1.0)
         };
-        let gamma = if self.seasonal() {
-            i += 1;
-            (1.0 - alpha) * logistic(u[i - 1])
+        let gamma = if self.spec.season > 0 {
+            (1.0 - alpha) * logistic(next())
         } else {
             0.0
         };
-        let mut init = self.start.clone();
-        if self.spec.estimate_initial {
-            init.level = u[i];
-            init.trend = u[i + 1];
-            i += 2;
-            if self.seasonal() {
-                let m = init.season.len();
-                init.season[..m - 1].copy_from_slice(&u[i..i + m - 1]);
-                // Seasonal effects sum to zero, so the last one is implied.
-                init.season[m - 1] = -init.season[..m - 1].iter().sum::<f64>();
-            }
+        Params {
+            alpha,
+            beta,
+            gamma,
+            phi,
         }
-        (
-            Params {
-                alpha,
-                beta,
-                gamma,
-                phi,
-            },
-            init,
-        )
+    }
+
+    /// The initial states to use with `p`, and the SSE they give.
+    fn initial(&self, p: &Params) -> (States, f64) {
+        if self.spec.estimate_initial {
+            optimal_initial(self.x, p, &self.start, self.spec.trend)
+        } else {
+            (self.start.clone(), ets::filter(self.x, p, &self.start).sse)
+        }
     }
 
     fn start_point(&self) -> Vec<f64> {
-        let alpha = 0.5;
-        let mut u = vec![inverse_within(ALPHA_RANGE, alpha), logit(0.2)];
-        if self.spec.phi.is_none() {
-            u.push(inverse_within(PHI_RANGE, 0.9));
-        }
-        if self.seasonal() {
-            u.push(logit(0.1));
-        }
-        if self.spec.estimate_initial {
-            u.push(self.start.level);
-            u.push(self.start.trend);
-            if self.seasonal() {
-                u.extend_from_slice(&self.start.season[..self.start.season.len() - 1]);
+        let mut u = vec![inverse_within(ALPHA_RANGE, 0.5)];
+        if self.spec.trend {
+            u.push(logit(0.2));
+            if self.spec.phi.is_none() {
+                u.push(inverse_within(PHI_RANGE, 0.9));
             }
+        }
+        if self.spec.season > 0 {
+            u.push(logit(0.1));
         }
         u
     }
 
-    /// The starting simplex: the start point and one step along each axis,
-    /// scaled to each coordinate's units (logit units for parameters, the
-    /// series' own spread for states).
+    /// The start point and one unit step (in logit space) along each axis.
     fn simplex(&self, start: &[f64]) -> Vec<Vec<f64>> {
-        let smoothing = 2 + usize::from(self.spec.phi.is_none()) + usize::from(self.seasonal());
-        let spread = spread(self.x);
         let mut vertices = vec![start.to_vec()];
         for i in 0..start.len() {
             let mut v = start.to_vec();
-            v[i] += match i.checked_sub(smoothing) {
-                None => 1.0,
-                // The trend is a per-period change: scale its step to one.
-                Some(1) => 0.1 * spread / self.x.len() as f64,
-                Some(_) => 0.1 * spread,
-            };
+            v[i] += 1.0;
             vertices.push(v);
         }
         vertices
     }
-}
-
-fn spread(x: &[f64]) -> f64 {
-    let (lo, hi) = x
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
-            (lo.min(v), hi.max(v))
-        });
-    (hi - lo).max(1e-6)
 }
 
 impl CostFunction for Problem<'_> {
@@ -201,8 +317,7 @@ impl CostFunction for Problem<'_> {
     type Output = f64;
 
     fn cost(&self, u: &Self::Param) -> Result<f64, Error> {
-        let (params, init) = self.decode(u);
-        let sse = ets::filter(self.x, &params, &init).sse;
+        let (_, sse) = self.initial(&self.decode(u));
         Ok(if sse.is_finite() { sse } else { f64::MAX })
     }
 }
@@ -210,12 +325,16 @@ impl CostFunction for Problem<'_> {
 /// Fits the model to log values `x`. Errors only if the optimiser fails,
 /// which with finite input it does not.
 pub fn fit(x: &[f64], spec: Spec) -> Result<Fit, Error> {
-    let start = heuristic_initial(x, spec.season);
+    let start = heuristic_initial(x, spec.season, spec.trend);
     let problem = Problem { x, spec, start };
     let start_point = problem.start_point();
-    let solver = NelderMead::new(problem.simplex(&start_point)).with_sd_tolerance(1e-10)?;
+    // Stop when the simplex's SSEs agree to a part in 10⁷ of the starting SSE:
+    // finer than any difference a forecast would show.
+    let tolerance = 1e-7 * problem.cost(&start_point)?.max(1e-12);
+    let solver = NelderMead::new(problem.simplex(&start_point)).with_sd_tolerance(tolerance)?;
     let result = Executor::new(problem, solver)
         .configure(|state| state.max_iters(MAX_ITERS))
+        .timer(false)
         .run()?;
     let best = result
         .state()
@@ -227,13 +346,13 @@ pub fn fit(x: &[f64], spec: Spec) -> Result<Fit, Error> {
         .problem
         .as_ref()
         .ok_or_else(|| Error::msg("the optimiser lost its problem"))?;
-    let (params, initial) = problem.decode(&best);
+    let params = problem.decode(&best);
+    let (initial, _) = problem.initial(&params);
     let filtered = ets::filter(x, &params, &initial);
     Ok(Fit {
         params,
         last: filtered.last,
         sse: filtered.sse,
-        estimated: best.len(),
         initial,
     })
 }
@@ -248,6 +367,7 @@ mod tests {
             x: &[1.0, 2.0, 3.0, 4.0],
             spec: Spec {
                 season: 4,
+                trend: true,
                 phi: None,
                 estimate_initial: false,
             },
@@ -258,7 +378,7 @@ mod tests {
             },
         };
         for u in [-50.0, -1.0, 0.0, 1.0, 50.0] {
-            let (p, _) = problem.decode(&[u, u, u, u]);
+            let p = problem.decode(&[u, u, u, u]);
             assert!(p.alpha > 0.0 && p.alpha < 1.0);
             assert!(p.beta >= 0.0 && p.beta <= p.alpha);
             assert!(p.gamma >= 0.0 && p.gamma <= 1.0 - p.alpha);
@@ -267,12 +387,44 @@ mod tests {
     }
 
     #[test]
+    fn optimal_initial_states_beat_nearby_ones() {
+        let x: Vec<f64> = (0..24)
+            .map(|t| (t as f64 * 0.7).sin() * 0.2 + 0.05 * t as f64 + [0.1, -0.2, 0.3, -0.2][t % 4])
+            .collect();
+        let p = Params {
+            alpha: 0.3,
+            beta: 0.05,
+            gamma: 0.1,
+            phi: 0.9,
+        };
+        let start = heuristic_initial(&x, 4, true);
+        let (best, best_sse) = optimal_initial(&x, &p, &start, true);
+        let sse = |s: &States| ets::filter(&x, &p, s).sse;
+        assert!(
+            (best.season.iter().sum::<f64>()).abs() < 1e-9,
+            "effects still sum to zero"
+        );
+        for (dl, db) in [(0.01, 0.0), (-0.01, 0.0), (0.0, 0.001), (0.0, -0.001)] {
+            let mut near = best.clone();
+            near.level += dl;
+            near.trend += db;
+            assert!(sse(&best) < sse(&near));
+        }
+        assert!(sse(&best) <= sse(&start));
+        assert!(
+            (sse(&best) - best_sse).abs() < 1e-9,
+            "the SSE shortcut matches a full run"
+        );
+    }
+
+    #[test]
     fn fitting_never_does_worse_than_its_start() {
         let x: Vec<f64> = (0..20)
             .map(|t| (t as f64 * 0.1).sin() + 0.05 * t as f64)
             .collect();
         let spec = Spec {
-            season: 1,
+            season: 0,
+            trend: true,
             phi: None,
             estimate_initial: true,
         };
@@ -280,7 +432,7 @@ mod tests {
         let problem = Problem {
             x: &x,
             spec,
-            start: heuristic_initial(&x, 1),
+            start: heuristic_initial(&x, 0, true),
         };
         let start_cost = problem.cost(&problem.start_point()).unwrap();
         assert!(fitted.sse <= start_cost);

@@ -13,6 +13,7 @@
 //! year-on-year growth, the way an analyst layers a demand driver (AI
 //! adoption) on a statistical baseline ([`uplift`]).
 
+pub mod calibration;
 pub mod ets;
 pub mod fit;
 pub mod uplift;
@@ -85,7 +86,7 @@ impl ForecastModel for Canalys {
                 ),
                 param(
                     "seasonal",
-                    "1 models a seasonal pattern in quarterly/monthly data; 0 does not. Ignored for annual data.",
+                    "1 lets quarterly/monthly data have a seasonal pattern when it lowers AICc; 0 never. Ignored for annual data.",
                     1.0,
                     0.0,
                     1.0,
@@ -118,6 +119,52 @@ impl ForecastModel for Canalys {
             options,
         )
     }
+}
+
+/// Fits the damped-trend model, with a seasonal term when one is allowed, and
+/// lets simpler variants compete on AICc: no season (a seasonally adjusted
+/// quarterly series is not burdened with one) and, unless the caller fixed the
+/// damping, no trend (a series that only wanders is not extrapolated). On a
+/// series too short to estimate initial states AICc's small-sample penalty
+/// would always drop the trend, so there the damped trend, the model's
+/// premise, stays.
+fn select(x: &[f64], season: usize, phi: Option<f64>) -> Result<(fit::Spec, fit::Fit), ModelError> {
+    let seasons: &[usize] = if season > 0 { &[season, 0] } else { &[0] };
+    let judge_trend = phi.is_none() && enough_to_estimate_initial(x.len(), 0);
+    let trends: &[bool] = if judge_trend { &[true, false] } else { &[true] };
+    let mut best: Option<(f64, fit::Spec, fit::Fit)> = None;
+    for (&season, &trend) in seasons
+        .iter()
+        .flat_map(|s| trends.iter().map(move |t| (s, t)))
+    {
+        let spec = fit::Spec {
+            season,
+            trend,
+            phi,
+            estimate_initial: enough_to_estimate_initial(x.len(), season),
+        };
+        let fitted = fit::fit(x, spec)
+            .map_err(|e| ModelError::internal(format!("the optimiser failed: {e}")))?;
+        let score = aicc(fitted.sse, x.len(), spec.estimated() + 1);
+        if best.as_ref().is_none_or(|(b, _, _)| score < *b) {
+            best = Some((score, spec, fitted));
+        }
+    }
+    best.map(|(_, spec, fitted)| (spec, fitted))
+        .ok_or_else(|| ModelError::internal("no model could be fitted"))
+}
+
+/// Corrected Akaike information criterion of a Gaussian fit with `k`
+/// estimated quantities (σ included).
+fn aicc(sse: f64, n: usize, k: usize) -> f64 {
+    let n_f = n as f64;
+    let k_f = k as f64;
+    let penalty = if n > k + 1 {
+        2.0 * k_f * (k_f + 1.0) / (n_f - k_f - 1.0)
+    } else {
+        f64::INFINITY
+    };
+    n_f * (sse.max(f64::MIN_POSITIVE) / n_f).ln() + 2.0 * k_f + penalty
 }
 
 fn forecast_values(
@@ -154,19 +201,17 @@ fn forecast_values(
     }
 
     let x: Vec<f64> = history.iter().map(|v| v.ln()).collect();
-    let estimate_initial = enough_to_estimate_initial(x.len(), season);
-    let spec = fit::Spec {
-        season,
-        phi: options.phi,
-        estimate_initial,
-    };
-    let fitted = fit::fit(&x, spec)
-        .map_err(|e| ModelError::internal(format!("the optimiser failed: {e}")))?;
+    let (spec, fitted) = select(&x, season, options.phi)?;
+    let season = spec.season;
+    let estimate_initial = spec.estimate_initial;
 
     // Residual variance with the estimated quantities' degrees of freedom
     // taken out (at least one left), so short series get honest widths.
-    let dof = x.len().saturating_sub(fitted.estimated).max(1);
-    let sigma = (fitted.sse / dof as f64).sqrt();
+    let dof = x.len().saturating_sub(spec.estimated()).max(1);
+    let sigma2 = fitted.sse / dof as f64;
+    let inflation =
+        calibration::variance_inflation(&x, &fitted.params, &fitted.initial, sigma2, horizon);
+    let sigma = (sigma2 * inflation).sqrt();
     let log_means = ets::forecast(&fitted.last, &fitted.params, x.len(), horizon);
     let multipliers = ets::variance_multipliers(&fitted.params, season, horizon);
 
@@ -217,19 +262,31 @@ fn forecast_values(
         ("beta", p.beta),
         ("phi", p.phi),
         ("sigma_log", sigma),
+        ("interval_inflation", inflation),
         ("level", fitted.last.level.exp()),
         ("trend_growth_pct", (fitted.last.trend.exp() - 1.0) * 100.0),
     ];
     if season > 0 {
         fitted_values.push(("gamma", p.gamma));
     }
-    let model = if season > 0 {
+    let model = if !spec.trend {
+        if season > 0 {
+            "ETS(A,N,A)"
+        } else {
+            "ETS(A,N,N)"
+        }
+    } else if season > 0 {
         "ETS(A,Ad,A)"
     } else {
         "ETS(A,Ad,N)"
     };
+    let shape = if spec.trend {
+        format!("growth compounds and fades with damping φ = {:.3}", p.phi)
+    } else {
+        "the data showed no trend worth extrapolating (AICc), so the level is held".to_owned()
+    };
     let mut notes = vec![
-        format!("{model} on log values: growth compounds and fades with damping φ = {:.3}.", p.phi),
+        format!("{model} on log values: {shape}."),
         if estimate_initial {
             "Smoothing parameters and initial states estimated by least squares (Gaussian likelihood).".into()
         } else {
@@ -239,7 +296,9 @@ fn forecast_values(
                 10 + 4 * season
             )
         },
-        "Points are medians (exp of the log-scale forecast); intervals are log-normal, so asymmetric and positive.".into(),
+        "Points are medians (exp of the log-scale forecast); intervals are log-normal, so asymmetric and positive, \
+         and widened where in-sample multi-step errors exceed the model's own variance."
+            .into(),
     ];
     if options.phi.is_some() {
         notes.push(format!("Damping fixed by the caller at {:.3}.", p.phi));
