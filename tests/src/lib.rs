@@ -15,6 +15,8 @@ use stratus_client::StratusClient;
 pub const NAIVE: &str = "libstratus_naive.so";
 /// The canalys growth forecaster.
 pub const CANALYS: &str = "libstratus_canalys.so";
+/// The mckinsey scenario sizer.
+pub const MCKINSEY: &str = "libstratus_mckinsey.so";
 /// Test fixture: panics or stalls on request.
 pub const FAULTY: &str = "libstratus_fixture_faulty.so";
 /// Test fixture: raw-ABI risk plugin answering garbage.
@@ -26,6 +28,7 @@ const PACKAGES: &[&str] = &[
     "stratus-client",
     "stratus-naive",
     "stratus-canalys",
+    "stratus-mckinsey",
     "stratus-fixture-faulty",
     "stratus-fixture-rogue",
 ];

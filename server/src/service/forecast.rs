@@ -108,7 +108,9 @@ pub(crate) async fn run(
 }
 
 /// A model's points must cover the horizon, with finite means and one ordered
-/// interval per requested level; anything else is the model's bug.
+/// interval per requested level; anything else is the model's bug. Scenario
+/// points may carry no intervals at all (a scenario is a path, not a
+/// distribution), but if they carry some, they carry them all.
 fn check_points(
     model: &LoadedModel,
     points: &[wire::ForecastPoint],
@@ -130,7 +132,8 @@ fn check_points(
         if !p.mean.is_finite() {
             return fail(format!("a non-finite mean at step {step}"));
         }
-        if p.intervals.len() != levels.len() {
+        let optional = what != "points" && p.intervals.is_empty();
+        if p.intervals.len() != levels.len() && !optional {
             return fail(format!(
                 "{} intervals at step {step} for {} levels",
                 p.intervals.len(),
