@@ -17,6 +17,8 @@ pub const NAIVE: &str = "libstratus_naive.so";
 pub const CANALYS: &str = "libstratus_canalys.so";
 /// The mckinsey scenario sizer.
 pub const MCKINSEY: &str = "libstratus_mckinsey.so";
+/// The bubble risk scorer.
+pub const BUBBLE: &str = "libstratus_bubble.so";
 /// Test fixture: panics or stalls on request.
 pub const FAULTY: &str = "libstratus_fixture_faulty.so";
 /// Test fixture: raw-ABI risk plugin answering garbage.
@@ -29,6 +31,7 @@ const PACKAGES: &[&str] = &[
     "stratus-naive",
     "stratus-canalys",
     "stratus-mckinsey",
+    "stratus-bubble",
     "stratus-fixture-faulty",
     "stratus-fixture-rogue",
 ];
