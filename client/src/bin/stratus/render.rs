@@ -55,12 +55,22 @@ pub fn models(models: &[proto::ModelInfo]) -> String {
         };
         let state = proto::ModelState::try_from(m.state)
             .map_or("?", |s| s.as_str_name().trim_start_matches("MODEL_STATE_"));
-        let params: Vec<String> = m
+        let names: Vec<&str> = m
             .params
             .iter()
             .chain(&m.inputs)
-            .map(|p| p.name.clone())
+            .map(|p| p.name.as_str())
             .collect();
+        // Long lists (a scorecard's weights and thresholds) go to `--json`.
+        let params = if names.join(",").len() <= 40 {
+            names.join(",")
+        } else {
+            format!(
+                "{} params, {} inputs (--json)",
+                m.params.len(),
+                m.inputs.len()
+            )
+        };
         let about = if m.last_error.is_empty() {
             &m.description
         } else {
@@ -71,7 +81,7 @@ pub fn models(models: &[proto::ModelInfo]) -> String {
             Cell::new(&m.version),
             Cell::new(kind.to_lowercase()),
             Cell::new(state.to_lowercase()),
-            Cell::new(params.join(",")),
+            Cell::new(params),
             Cell::new(about),
         ]);
     }
