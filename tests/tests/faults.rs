@@ -16,10 +16,9 @@ async fn a_panicking_plugin_fails_its_call_only() {
     });
     let client = server.client().await;
     for _ in 0..3 {
-        let status = client
-            .forecast(forecast_dataset("faulty", "china-cloud-infra-annual", 2))
-            .await
-            .unwrap_err();
+        let mut request = forecast_dataset("faulty", "china-cloud-infra-annual", 2);
+        request.params.insert("panic".into(), 1.0);
+        let status = client.forecast(request).await.unwrap_err();
         assert_eq!(status.code(), Code::Internal);
         assert!(
             status.message().contains("panicked"),
@@ -35,8 +34,8 @@ async fn a_panicking_plugin_fails_its_call_only() {
         .unwrap();
     let faulty = client.get_model("faulty", "").await.unwrap();
     assert!(
-        faulty.last_error.contains("panicked"),
-        "GetModel reports the failure: {:?}",
+        faulty.last_error.contains("panicked") && faulty.last_error.contains("3 failures"),
+        "GetModel reports the repeated failure: {:?}",
         faulty.last_error
     );
 }

@@ -76,20 +76,27 @@ impl PrivateCopies {
     }
 }
 
-/// A library that passed every check, with one live instance.
-#[derive(Debug)]
-pub struct LoadedLibrary {
+/// A mapped library that passed the ABI and self-description checks. Cheap
+/// to clone: the mapping is never released, so the table stays valid.
+#[derive(Debug, Clone)]
+pub struct OpenedLibrary {
+    api: &'static PluginApiV1,
     /// What the model says about itself.
     pub description: wire::ModelDescription,
     /// "major.minor" from the table header.
     pub abi_version: String,
-    /// The instance that serves calls.
-    pub instance: PluginInstance,
 }
 
-/// Loads `bytes` (the content of `path`, already hashed by the caller) as a
-/// plugin: copy, `dlopen`, check the ABI, describe, create an instance.
-pub fn load(path: &Path, bytes: &[u8], copies: &PrivateCopies) -> Result<LoadedLibrary, LoadError> {
+impl OpenedLibrary {
+    /// A new instance of the model (the plugin's `create`).
+    pub fn instantiate(&self) -> Result<PluginInstance, LoadError> {
+        create(self.api)
+    }
+}
+
+/// Maps `bytes` (the content of `path`, already hashed by the caller) as a
+/// plugin: private copy, `dlopen`, ABI check, `describe`, description check.
+pub fn open(path: &Path, bytes: &[u8], copies: &PrivateCopies) -> Result<OpenedLibrary, LoadError> {
     let private = copies.path_for(path);
     std::fs::write(&private, bytes)?;
     // SAFETY: loading runs the library's initialisers. We accept that for
@@ -113,11 +120,10 @@ pub fn load(path: &Path, bytes: &[u8], copies: &PrivateCopies) -> Result<LoadedL
     let abi_version = format!("{}.{}", api.header.abi_major, api.header.abi_minor);
     let description = describe(api)?;
     check_description(&description)?;
-    let instance = create(api)?;
-    Ok(LoadedLibrary {
+    Ok(OpenedLibrary {
+        api,
         description,
         abi_version,
-        instance,
     })
 }
 

@@ -3,5 +3,6 @@
 
 pub mod library;
 pub mod registry;
+pub mod smoke;
 
 pub use registry::{LoadedModel, PluginRegistry};

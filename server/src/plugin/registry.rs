@@ -5,10 +5,15 @@
 //! for the whole call, so a reload never pulls a library out from under an
 //! in-flight call: the old instance is destroyed only when its last call ends.
 //! A library whose bytes did not change (same path, same SHA-256) is reused
-//! rather than loaded again.
+//! rather than loaded again; bytes seen before under any path reuse their
+//! mapping (libraries are never unmapped, so this bounds memory by the number
+//! of distinct libraries, not of reloads). A new library must pass its smoke
+//! check before it serves; if a replacement fails, the model it was to
+//! replace keeps serving and the failure is reported on it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
@@ -16,7 +21,8 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 use stratus_plugin::wire;
 
-use super::library::{self, CallError, PrivateCopies};
+use super::library::{self, CallError, OpenedLibrary, PluginInstance, PrivateCopies};
+use super::smoke;
 use crate::error::ApiError;
 
 /// One model served from one library.
@@ -37,7 +43,8 @@ pub struct LoadedModel {
     /// The last error the plugin reported (failures of the model, not of
     /// requests), for `GetModel`.
     last_error: Mutex<String>,
-    instance: library::PluginInstance,
+    failures: AtomicU64,
+    instance: Arc<PluginInstance>,
 }
 
 impl LoadedModel {
@@ -86,10 +93,23 @@ impl LoadedModel {
 
     /// Records a failure of the model and returns it as `INTERNAL`.
     pub fn failed(&self, message: String) -> ApiError {
-        if let Ok(mut last) = self.last_error.lock() {
-            last.clone_from(&message);
-        }
+        let count = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        self.note(format!(
+            "{message} ({count} failure{} since load)",
+            if count == 1 { "" } else { "s" }
+        ));
         ApiError::Internal(message)
+    }
+
+    /// How many calls the model itself failed since it was loaded.
+    pub fn failures(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
+    }
+
+    fn note(&self, message: String) {
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = message;
+        }
     }
 }
 
@@ -124,6 +144,8 @@ pub struct PluginRegistry {
     current: RwLock<Arc<Snapshot>>,
     // Serialises scans, so two reloads cannot load the same library twice.
     scanning: Mutex<()>,
+    // Every library mapped so far, by SHA-256 of its bytes.
+    mapped: Mutex<HashMap<String, OpenedLibrary>>,
 }
 
 impl PluginRegistry {
@@ -134,6 +156,7 @@ impl PluginRegistry {
             copies: PrivateCopies::new()?,
             current: RwLock::new(Arc::default()),
             scanning: Mutex::new(()),
+            mapped: Mutex::default(),
         })
     }
 
@@ -164,55 +187,89 @@ impl PluginRegistry {
             .map(|m| ((m.library_path.as_path(), m.sha256.as_str()), m))
             .collect();
 
+        let mut by_path: HashMap<&Path, Vec<&Arc<LoadedModel>>> = HashMap::new();
+        for model in previous.models.values().flatten() {
+            by_path
+                .entry(model.library_path.as_path())
+                .or_default()
+                .push(model);
+        }
+
         let mut next = Snapshot::default();
         for path in library_files(&self.dir)? {
-            let bytes = match std::fs::read(&path) {
-                Ok(bytes) => bytes,
-                Err(e) => {
-                    next.refuse(
-                        &path,
-                        String::new(),
-                        format!("cannot read the library: {e}"),
-                    );
-                    continue;
+            let loaded = std::fs::read(&path)
+                .map_err(|e| (String::new(), format!("cannot read the library: {e}")))
+                .and_then(|bytes| {
+                    let sha256 = hex::encode(Sha256::digest(&bytes));
+                    match reusable.get(&(path.as_path(), sha256.as_str())) {
+                        Some(model) => Ok(Arc::clone(model)),
+                        None => self
+                            .load(&path, &bytes, sha256.clone())
+                            .map_err(|e| (sha256, e)),
+                    }
+                });
+            match loaded {
+                Ok(model) => next.add(model),
+                Err((sha256, error)) => {
+                    // The model this file held keeps serving until a good
+                    // replacement arrives.
+                    for old in by_path.get(path.as_path()).into_iter().flatten() {
+                        old.note(format!(
+                            "a replacement library (sha256 {}) was refused, so this version keeps serving: {error}",
+                            sha256.get(..12).unwrap_or(&sha256)
+                        ));
+                        next.add(Arc::clone(old));
+                    }
+                    next.refuse(&path, sha256, error);
                 }
-            };
-            let sha256 = hex::encode(Sha256::digest(&bytes));
-            let model = match reusable.get(&(path.as_path(), sha256.as_str())) {
-                Some(model) => Arc::clone(model),
-                None => match library::load(&path, &bytes, &self.copies) {
-                    Ok(loaded) => {
-                        let version = semver::Version::parse(&loaded.description.version)
-                            .unwrap_or_else(|_| semver::Version::new(0, 0, 0));
-                        tracing::info!(
-                            model = %loaded.description.name,
-                            version = %loaded.description.version,
-                            library = %path.display(),
-                            sha256 = %sha256,
-                            "model loaded"
-                        );
-                        Arc::new(LoadedModel {
-                            description: loaded.description,
-                            version,
-                            library_path: path.clone(),
-                            sha256,
-                            abi_version: loaded.abi_version,
-                            loaded_at: SystemTime::now(),
-                            last_error: Mutex::default(),
-                            instance: loaded.instance,
-                        })
-                    }
-                    Err(error) => {
-                        next.refuse(&path, sha256, error.to_string());
-                        continue;
-                    }
-                },
-            };
-            next.add(model);
+            }
         }
         let next = Arc::new(next);
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::clone(&next);
         Ok(next)
+    }
+
+    /// Maps (or reuses the mapping of) a library, makes an instance, and runs
+    /// the smoke check; the error says why the library is refused.
+    fn load(&self, path: &Path, bytes: &[u8], sha256: String) -> Result<Arc<LoadedModel>, String> {
+        let cached = self
+            .mapped
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&sha256).cloned());
+        let opened = match cached {
+            Some(opened) => opened,
+            None => {
+                let opened = library::open(path, bytes, &self.copies).map_err(|e| e.to_string())?;
+                if let Ok(mut mapped) = self.mapped.lock() {
+                    mapped.insert(sha256.clone(), opened.clone());
+                }
+                opened
+            }
+        };
+        let instance = Arc::new(opened.instantiate().map_err(|e| e.to_string())?);
+        smoke::check(Arc::clone(&instance), &opened.description)
+            .map_err(|e| format!("failed its self-check: {e}"))?;
+        let version = semver::Version::parse(&opened.description.version)
+            .unwrap_or_else(|_| semver::Version::new(0, 0, 0));
+        tracing::info!(
+            model = %opened.description.name,
+            version = %opened.description.version,
+            library = %path.display(),
+            sha256 = %sha256,
+            "model loaded"
+        );
+        Ok(Arc::new(LoadedModel {
+            description: opened.description,
+            version,
+            library_path: path.to_owned(),
+            sha256,
+            abi_version: opened.abi_version,
+            loaded_at: SystemTime::now(),
+            last_error: Mutex::default(),
+            failures: AtomicU64::new(0),
+            instance,
+        }))
     }
 
     /// The model `name` at `version` (empty: the newest).

@@ -1,0 +1,112 @@
+//! The smoke check every library passes before it serves: one real call on a
+//! small, valid input built from the model's own declarations (default
+//! parameters; for risk models, every indicator at its declared default). A
+//! library that panics, answers garbage, answers the wrong kind or hangs is
+//! refused before any request reaches it.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use prost::Message;
+use stratus_plugin::wire;
+
+use super::library::{CallError, PluginInstance};
+
+/// How long a smoke call may take before the library is refused.
+pub const SMOKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The smoke input for a model: a gently growing 12-year annual series with a
+/// 2-year horizon, or every declared indicator at its default.
+pub fn input(description: &wire::ModelDescription) -> wire::InvokeRequest {
+    let params = description
+        .params
+        .iter()
+        .map(|p| (p.name.clone(), p.default_value))
+        .collect();
+    let call = if description.kind == wire::ModelKind::Risk as i32 {
+        wire::invoke_request::Call::Risk(wire::RiskInput {
+            subject: "smoke check".into(),
+            indicators: description
+                .inputs
+                .iter()
+                .map(|p| (p.name.clone(), p.default_value))
+                .collect(),
+            series: Default::default(),
+            params,
+        })
+    } else {
+        let observations = (0..12)
+            .map(|i| wire::Observation {
+                period: (2010 + i).to_string(),
+                value: 10.0 * 1.1f64.powi(i) * (1.0 + 0.02 * f64::from(i % 3) - 0.02),
+            })
+            .collect();
+        wire::invoke_request::Call::Forecast(wire::ForecastInput {
+            series: Some(wire::Series {
+                name: "smoke".into(),
+                unit: String::new(),
+                frequency: wire::Frequency::Annual as i32,
+                observations,
+            }),
+            horizon: 2,
+            levels: vec![80.0, 95.0],
+            params,
+            future_periods: vec!["2022".into(), "2023".into()],
+            periods_per_year: 1,
+        })
+    };
+    wire::InvokeRequest { call: Some(call) }
+}
+
+/// Runs the smoke call on `instance`; `Err` says why the library is refused.
+pub fn check(
+    instance: Arc<PluginInstance>,
+    description: &wire::ModelDescription,
+) -> Result<(), String> {
+    let request = input(description).encode_to_vec();
+    let risk = description.kind == wire::ModelKind::Risk as i32;
+    let (tx, rx) = mpsc::channel();
+    // A thread of its own, so a hanging library cannot hang the rescan; if it
+    // never returns, the thread (and the instance it holds) is abandoned.
+    std::thread::Builder::new()
+        .name("stratus-smoke".into())
+        .spawn(move || {
+            let _ = tx.send(instance.invoke(&request));
+        })
+        .map_err(|e| format!("cannot start the smoke check: {e}"))?;
+    let response = match rx.recv_timeout(SMOKE_TIMEOUT) {
+        Ok(Ok(response)) => response,
+        Ok(Err(CallError::Plugin(error))) => {
+            return Err(format!("the smoke call failed: {}", error.message));
+        }
+        Ok(Err(CallError::Garbage(what))) => {
+            return Err(format!(
+                "the smoke call broke the plugin contract: it {what}"
+            ));
+        }
+        Err(_) => {
+            return Err(format!(
+                "the smoke call did not return within {SMOKE_TIMEOUT:?}"
+            ));
+        }
+    };
+    use wire::invoke_response::Result as Reply;
+    match (risk, response.result) {
+        (false, Some(Reply::Forecast(out))) => {
+            let sane = out.points.len() == 2
+                && out
+                    .points
+                    .iter()
+                    .all(|p| p.mean.is_finite() && p.intervals.len() == 2);
+            sane.then_some(()).ok_or_else(|| {
+                "the smoke forecast did not have 2 finite points with 2 intervals each".into()
+            })
+        }
+        (true, Some(Reply::Risk(out))) => (out.score.is_finite()
+            && (0.0..=100.0).contains(&out.score))
+        .then_some(())
+        .ok_or_else(|| format!("the smoke score {} is outside 0-100", out.score)),
+        _ => Err("the smoke call answered with a result of the wrong kind".into()),
+    }
+}
