@@ -135,14 +135,22 @@ impl StratusClient {
             .into_inner())
     }
 
-    /// `ModelService.ReloadModels` (an admin call).
-    pub async fn reload_models(&self) -> Result<Vec<proto::ModelInfo>, Status> {
+    /// `ModelService.ReloadModels`, an admin call: `admin_token` is sent as
+    /// `authorization: Bearer <token>` (none: for servers that allow
+    /// unauthenticated admin calls on loopback).
+    pub async fn reload_models(
+        &self,
+        admin_token: Option<&str>,
+    ) -> Result<Vec<proto::ModelInfo>, Status> {
         let mut client = ModelServiceClient::new(self.channel.clone());
-        Ok(client
-            .reload_models(proto::ReloadModelsRequest {})
-            .await?
-            .into_inner()
-            .models)
+        let mut request = tonic::Request::new(proto::ReloadModelsRequest {});
+        if let Some(token) = admin_token {
+            let value = format!("Bearer {token}")
+                .parse()
+                .map_err(|_| Status::invalid_argument("the admin token must be printable ASCII"))?;
+            request.metadata_mut().insert("authorization", value);
+        }
+        Ok(client.reload_models(request).await?.into_inner().models)
     }
 
     /// `DatasetService.ListDatasets` (observations left out).

@@ -41,6 +41,23 @@ pub struct Config {
     #[arg(long, env = "STRATUS_MAX_OBSERVATIONS", default_value_t = Limits::default().max_observations)]
     pub max_observations: usize,
 
+    /// Longest a single model call may take, in milliseconds; a caller's own
+    /// gRPC deadline applies when earlier.
+    #[arg(long, env = "STRATUS_CALL_TIMEOUT_MS", default_value_t = 30_000)]
+    pub call_timeout_ms: u64,
+
+    /// Token admin calls (ReloadModels) must present as `authorization: Bearer <token>`.
+    #[arg(long, env = "STRATUS_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// Accept admin calls without a token; only allowed when listening on loopback.
+    #[arg(long, env = "STRATUS_ALLOW_UNAUTHENTICATED_ADMIN")]
+    pub allow_unauthenticated_admin: bool,
+
+    /// Do not watch the plugin folder; reload only on ReloadModels or SIGHUP.
+    #[arg(long, env = "STRATUS_NO_WATCH")]
+    pub no_watch: bool,
+
     /// Largest request message accepted, in bytes.
     #[arg(long, env = "STRATUS_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_message_bytes: usize,

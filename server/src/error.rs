@@ -44,6 +44,16 @@ pub enum ApiError {
     /// A plugin failed, panicked or answered garbage.
     #[error("{0}")]
     Internal(String),
+    /// The model did not answer before the caller's deadline or the server's
+    /// per-call limit.
+    #[error("{0}")]
+    DeadlineExceeded(String),
+    /// An admin call without credentials.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// An admin call with wrong credentials, or admin calls disabled.
+    #[error("{0}")]
+    PermissionDenied(String),
 }
 
 impl ApiError {
@@ -80,6 +90,9 @@ impl From<ApiError> for Status {
             ApiError::NotFound(_) => Status::not_found(message),
             ApiError::FailedPrecondition(_) => Status::failed_precondition(message),
             ApiError::Internal(_) => Status::internal(message),
+            ApiError::DeadlineExceeded(_) => Status::deadline_exceeded(message),
+            ApiError::Unauthenticated(_) => Status::unauthenticated(message),
+            ApiError::PermissionDenied(_) => Status::permission_denied(message),
         }
     }
 }

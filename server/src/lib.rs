@@ -9,13 +9,17 @@
 //! - [`plugin`]: loading libraries and the registry of loaded models.
 //! - [`dataset`], [`period`]: reference series and period labels.
 //! - [`error`], [`model_info`], [`telemetry`]: statuses, model descriptions, logs.
+//! - [`admin`], [`deadline`], [`reload`]: admin auth, call time budgets, reload triggers.
 
+pub mod admin;
 pub mod config;
 pub mod dataset;
+pub mod deadline;
 pub mod error;
 pub mod model_info;
 pub mod period;
 pub mod plugin;
+pub mod reload;
 pub mod server;
 pub mod service;
 pub mod telemetry;

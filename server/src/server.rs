@@ -41,6 +41,14 @@ pub enum StartError {
     /// Reflection could not be built from the descriptor set.
     #[error("reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// The admin settings are inconsistent.
+    #[error("admin: {0}")]
+    Admin(String),
+    /// The plugin folder cannot be watched.
+    #[error(
+        "cannot watch the plugin folder: {0}; pass --no-watch to rely on ReloadModels and SIGHUP"
+    )]
+    Watch(#[from] notify::Error),
     /// The transport failed.
     #[error("transport: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -80,10 +88,20 @@ pub async fn run(
         "registry loaded"
     );
 
+    let admin = crate::admin::AdminPolicy::new(
+        config.admin_token.clone(),
+        config.allow_unauthenticated_admin,
+        config.listen,
+    )
+    .map_err(StartError::Admin)?;
+    // Kept alive until the server stops.
+    let _watcher = crate::reload::spawn(Arc::clone(&registry), !config.no_watch)?;
     let state = Arc::new(AppState {
         registry,
         datasets,
         limits: config.limits(),
+        call_timeout: std::time::Duration::from_millis(config.call_timeout_ms),
+        admin,
     });
 
     let (health, health_service) = tonic_health::server::health_reporter();

@@ -73,6 +73,33 @@ pub fn binary(name: &str) -> PathBuf {
     target_dir().join(name)
 }
 
+/// The faulty fixture's library with its version marker `AAAAAAAA` replaced
+/// by `marker` (8 ASCII characters): a distinct library, and a distinct
+/// version `0.1.0-build.<marker>` of the same model, without a second build.
+/// `PANICKY0` makes a copy that panics on every call.
+pub fn faulty_variant(marker: &str) -> Vec<u8> {
+    assert_eq!(marker.len(), 8, "the marker is 8 characters");
+    ensure_built();
+    let mut bytes = std::fs::read(target_dir().join(FAULTY)).expect("read the faulty fixture");
+    let needle = b"AAAAAAAA";
+    let mut patched = 0;
+    let mut i = 0;
+    while i + needle.len() <= bytes.len() {
+        if &bytes[i..i + needle.len()] == needle {
+            bytes[i..i + needle.len()].copy_from_slice(marker.as_bytes());
+            patched += 1;
+            i += needle.len();
+        } else {
+            i += 1;
+        }
+    }
+    assert!(
+        patched > 0,
+        "the version marker was not found in the fixture"
+    );
+    bytes
+}
+
 /// How to start a server.
 #[derive(Debug, Default, Clone)]
 pub struct ServerOptions {

@@ -297,7 +297,10 @@ async fn data_dir_datasets_are_served_beside_the_builtin_ones() {
 
 #[tokio::test]
 async fn reload_picks_up_a_library_added_while_serving() {
-    let server = Server::start(ServerOptions::default());
+    let server = Server::start(ServerOptions {
+        args: vec!["--no-watch".into(), "--allow-unauthenticated-admin".into()],
+        ..Default::default()
+    });
     let client = server.client().await;
     assert!(client.list_models().await.unwrap().is_empty());
     std::fs::copy(
@@ -305,7 +308,7 @@ async fn reload_picks_up_a_library_added_while_serving() {
         server.plugin_dir.path().join(NAIVE),
     )
     .unwrap();
-    let models = client.reload_models().await.unwrap();
+    let models = client.reload_models(None).await.unwrap();
     assert_eq!(
         models.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
         ["naive"]

@@ -10,6 +10,7 @@ use stratus_proto::v1::{ForecastPoint, ForecastRequest, ForecastResponse, Interv
 use tonic::{Request, Response, Status, Streaming};
 
 use super::{AppState, invoke};
+use crate::deadline::Budget;
 use crate::error::ApiError;
 use crate::model_info::{self, Detail};
 use crate::plugin::LoadedModel;
@@ -38,6 +39,7 @@ pub(crate) async fn run(
     state: &AppState,
     request: ForecastRequest,
     prefix: &str,
+    budget: Budget,
 ) -> Result<ForecastResponse, ApiError> {
     let valid = validate::forecast(&request, state.context(), prefix)?;
     let series_name = valid
@@ -53,6 +55,7 @@ pub(crate) async fn run(
         wire::InvokeRequest {
             call: Some(wire::invoke_request::Call::Forecast(valid.input)),
         },
+        budget,
     )
     .await?;
     let Some(wire::invoke_response::Result::Forecast(output)) = response.result else {
@@ -158,13 +161,14 @@ impl ForecastService for ForecastApi {
         &self,
         request: Request<ForecastRequest>,
     ) -> Result<Response<ForecastResponse>, Status> {
+        let budget = Budget::from_metadata(request.metadata(), self.state.call_timeout);
         let request = request.into_inner();
         let model = request
             .model
             .as_ref()
             .map(|m| m.name.clone())
             .unwrap_or_default();
-        observe("Forecast", &model, run(&self.state, request, "")).await
+        observe("Forecast", &model, run(&self.state, request, "", budget)).await
     }
 
     type ForecastStreamStream = ResponseStream;
@@ -174,6 +178,7 @@ impl ForecastService for ForecastApi {
         request: Request<Streaming<ForecastRequest>>,
     ) -> Result<Response<Self::ForecastStreamStream>, Status> {
         let state = Arc::clone(&self.state);
+        let budget = Budget::from_metadata(request.metadata(), state.call_timeout);
         let responses = request
             .into_inner()
             .map(move |item| {
@@ -186,7 +191,7 @@ impl ForecastService for ForecastApi {
                         .as_ref()
                         .map(|m| m.name.clone())
                         .unwrap_or_default();
-                    observe("ForecastStream", &model, run(&state, request, ""))
+                    observe("ForecastStream", &model, run(&state, request, "", budget))
                         .await
                         .map(Response::into_inner)
                         .map_err(|status| with_request_id(status, &id))

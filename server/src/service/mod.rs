@@ -16,6 +16,7 @@ pub use risk::RiskApi;
 use stratus_plugin::wire;
 
 use crate::dataset::DatasetCatalog;
+use crate::deadline::Budget;
 use crate::error::ApiError;
 use crate::plugin::{LoadedModel, PluginRegistry};
 use crate::validate::{Context, Limits};
@@ -29,6 +30,10 @@ pub struct AppState {
     pub datasets: DatasetCatalog,
     /// Request size limits.
     pub limits: Limits,
+    /// Longest a single model call may take.
+    pub call_timeout: std::time::Duration,
+    /// Who may call admin RPCs.
+    pub admin: crate::admin::AdminPolicy,
 }
 
 impl AppState {
@@ -42,20 +47,29 @@ impl AppState {
 }
 
 /// Calls a model on the blocking pool, so a slow model cannot stall the
-/// async workers that serve other calls and health checks. The `Arc` keeps
-/// the model's library instance alive until the call returns, whatever a
-/// reload does meanwhile.
+/// async workers that serve other calls and health checks, and stops waiting
+/// at the budget's deadline. The `Arc` keeps the model's library instance
+/// alive until the call returns, whatever a reload does meanwhile.
 async fn invoke(
     model: &Arc<LoadedModel>,
     request: wire::InvokeRequest,
+    budget: Budget,
 ) -> Result<wire::InvokeResponse, ApiError> {
     let task_model = Arc::clone(model);
-    tokio::task::spawn_blocking(move || task_model.invoke(&request))
-        .await
-        .map_err(|e| {
+    let started = tokio::time::Instant::now();
+    let call = tokio::task::spawn_blocking(move || task_model.invoke(&request));
+    match tokio::time::timeout_at(budget.call_deadline(), call).await {
+        Ok(joined) => joined.map_err(|e| {
             model.failed(format!(
                 "model '{}' call did not complete: {e}",
                 model.description.name
             ))
-        })?
+        })?,
+        Err(_) => Err(ApiError::DeadlineExceeded(format!(
+            "model '{}' {} did not answer within {:?} (the caller's deadline or this server's --call-timeout-ms)",
+            model.description.name,
+            model.description.version,
+            started.elapsed()
+        ))),
+    }
 }

@@ -68,9 +68,11 @@ impl ModelService for ModelApi {
 
     async fn reload_models(
         &self,
-        _: Request<ReloadModelsRequest>,
+        request: Request<ReloadModelsRequest>,
     ) -> Result<Response<ReloadModelsResponse>, Status> {
+        let authorized = self.state.admin.authorize(request.metadata());
         observe("ReloadModels", "", async {
+            authorized?;
             let registry = Arc::clone(&self.state.registry);
             let snapshot = tokio::task::spawn_blocking(move || registry.scan())
                 .await

@@ -8,6 +8,7 @@ use stratus_proto::v1::{Factor, RiskBand, RiskRequest, RiskResponse};
 use tonic::{Request, Response, Status};
 
 use super::{AppState, forecast, invoke};
+use crate::deadline::Budget;
 use crate::error::ApiError;
 use crate::model_info::{self, Detail};
 use crate::telemetry::observe;
@@ -29,13 +30,17 @@ impl RiskApi {
     }
 }
 
-async fn run(state: &AppState, request: RiskRequest) -> Result<RiskResponse, ApiError> {
+async fn run(
+    state: &AppState,
+    request: RiskRequest,
+    budget: Budget,
+) -> Result<RiskResponse, ApiError> {
     let mut valid = validate::risk(&request, state.context())?;
     let mut notes = Vec::new();
     if let Some(demand) = request.demand.clone() {
         // Any forecast model can feed any risk model: the forecast path
         // reaches the risk model as one more series.
-        let forecast = forecast::run(state, demand, "demand.").await?;
+        let forecast = forecast::run(state, demand, "demand.", budget).await?;
         let model = forecast.model.clone().unwrap_or_default();
         notes.push(format!(
             "Demand path from forecast model '{}' {} (library sha256 {}), passed as series '{DEMAND_FORECAST_SERIES}'.",
@@ -73,6 +78,7 @@ async fn run(state: &AppState, request: RiskRequest) -> Result<RiskResponse, Api
         wire::InvokeRequest {
             call: Some(wire::invoke_request::Call::Risk(valid.input)),
         },
+        budget,
     )
     .await?;
     let Some(wire::invoke_response::Result::Risk(output)) = response.result else {
@@ -121,12 +127,13 @@ impl RiskService for RiskApi {
         &self,
         request: Request<RiskRequest>,
     ) -> Result<Response<RiskResponse>, Status> {
+        let budget = Budget::from_metadata(request.metadata(), self.state.call_timeout);
         let request = request.into_inner();
         let model = request
             .model
             .as_ref()
             .map(|m| m.name.clone())
             .unwrap_or_default();
-        observe("ScoreRisk", &model, run(&self.state, request)).await
+        observe("ScoreRisk", &model, run(&self.state, request, budget)).await
     }
 }

@@ -40,6 +40,12 @@ pub enum Command {
         #[arg(long, default_value = "")]
         service: String,
     },
+    /// Rescan the server's plugin folder now (an admin call).
+    Reload {
+        /// The server's admin token.
+        #[arg(long, env = "STRATUS_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
+    },
     /// Forecast a dataset or a CSV file.
     Forecast(ForecastArgs),
     /// Score risk from indicators.

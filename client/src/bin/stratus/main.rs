@@ -53,6 +53,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 print!("{}", render::datasets(&datasets));
             }
         }
+        Command::Reload { admin_token } => {
+            let models = client.reload_models(admin_token.as_deref()).await?;
+            print!("{}", render::models(&models));
+        }
         Command::Health { service } => {
             let status = client.health(&service).await?;
             println!("{}", status.as_str_name());
