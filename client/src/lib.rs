@@ -80,6 +80,12 @@ impl StratusClient {
         Ok(Self { channel })
     }
 
+    /// The underlying channel, for calls that need per-request settings
+    /// (deadlines, metadata) through the generated clients in [`proto`].
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
     /// Wraps an existing channel (custom TLS, timeouts, balancing).
     pub fn from_channel(channel: Channel) -> Self {
         Self { channel }

@@ -24,7 +24,11 @@ impl Budget {
             .get("grpc-timeout")
             .and_then(|v| v.to_str().ok())
             .and_then(parse_grpc_timeout)
-            .map(|d| Instant::now() + d);
+            // tonic's transport cancels the call at the caller's deadline
+            // itself (status CANCELLED, "Timeout expired"); stop waiting a
+            // little earlier so the caller gets DEADLINE_EXCEEDED naming the
+            // model instead.
+            .map(|d| Instant::now() + d - (d / 10).min(Duration::from_millis(50)));
         Self { caller, per_call }
     }
 
