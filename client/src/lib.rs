@@ -20,6 +20,8 @@
 //! Errors are plain [`tonic::Status`]: match on its code; its message names
 //! the field at fault.
 
+pub mod bench;
+
 use futures::Stream;
 use stratus_proto::v1::dataset_service_client::DatasetServiceClient;
 use stratus_proto::v1::forecast_service_client::ForecastServiceClient;

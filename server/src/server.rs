@@ -9,7 +9,6 @@ use stratus_proto::v1::forecast_service_server::ForecastServiceServer;
 use stratus_proto::v1::model_service_server::ModelServiceServer;
 use stratus_proto::v1::risk_service_server::RiskServiceServer;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::config::Config;
 use crate::dataset::{DatasetCatalog, DatasetError};
@@ -167,7 +166,13 @@ pub async fn run(
         .add_service(DatasetServiceServer::new(DatasetApi::new(Arc::clone(
             &state,
         ))))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), draining)
+        // Our own listener (to report the bound port), so tonic's nodelay
+        // setting does not apply: without TCP_NODELAY, small responses wait
+        // on delayed ACKs (~40 ms a call).
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            draining,
+        )
         .await?;
     tracing::info!("stopped");
     Ok(())

@@ -54,8 +54,12 @@ pub fn ensure_built() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        // Build the same profile as this binary (the soak command runs in
+        // release; tests in debug).
+        let release = target_dir().ends_with("release");
         let status = Command::new(cargo)
             .args(["build", "--quiet"])
+            .args(release.then_some("--release"))
             .args(PACKAGES.iter().flat_map(|package| ["-p", package]))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()

@@ -48,6 +48,8 @@ pub enum Command {
     },
     /// Forecast a dataset or a CSV file.
     Forecast(ForecastArgs),
+    /// Load-test the server (loopback or your own servers only).
+    Bench(BenchArgs),
     /// Score risk from indicators.
     Risk(RiskArgs),
 }
@@ -136,4 +138,57 @@ impl RiskArgs {
             ..Default::default()
         })
     }
+}
+
+/// Which RPC `stratus bench` drives.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum BenchRpc {
+    /// grpc.health.v1.Health/Check: the server's own floor.
+    Health,
+    /// ForecastService/Forecast, one series per call.
+    Forecast,
+    /// ForecastService/ForecastStream, `--stream-size` series per call.
+    ForecastStream,
+    /// RiskService/ScoreRisk.
+    Risk,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The RPC to drive.
+    #[arg(long, value_enum, default_value = "forecast")]
+    pub rpc: BenchRpc,
+    /// Model for forecast and risk calls.
+    #[arg(long, default_value = "naive")]
+    pub model: String,
+    /// Forecast this dataset instead of a synthetic annual series.
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Length of the synthetic annual series.
+    #[arg(long, default_value_t = 20)]
+    pub points: usize,
+    /// Forecast horizon.
+    #[arg(long, default_value_t = 6)]
+    pub horizon: u32,
+    /// Indicators for risk calls, `name=value`; repeatable.
+    #[arg(long = "indicator", value_parser = input::key_value)]
+    pub indicators: Vec<(String, f64)>,
+    /// Concurrent callers (each waits for its answer before the next call).
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Seconds to run (per RPC measured).
+    #[arg(long, default_value_t = 10.0)]
+    pub duration: f64,
+    /// Stop after this many calls in all.
+    #[arg(long)]
+    pub requests: Option<u64>,
+    /// Series per ForecastStream call.
+    #[arg(long, default_value_t = 1000)]
+    pub stream_size: u64,
+    /// Measure the health RPC first, in the same run, and print the ratio.
+    #[arg(long)]
+    pub compare_health: bool,
+    /// The server's process id, to report its resident memory (same machine).
+    #[arg(long)]
+    pub server_pid: Option<u32>,
 }

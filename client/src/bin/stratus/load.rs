@@ -1,0 +1,173 @@
+//! `stratus bench`: drives a server with concurrent calls of one RPC and
+//! prints throughput, latency percentiles, errors and the server's memory.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use stratus_client::bench::{self, Limits, Report};
+use stratus_client::{StratusClient, proto};
+
+use crate::args::{BenchArgs, BenchRpc};
+
+/// A synthetic annual series: `points` values of steady growth with a wiggle.
+fn series(points: usize) -> proto::Series {
+    proto::Series {
+        name: "bench".into(),
+        unit: String::new(),
+        frequency: proto::Frequency::Annual as i32,
+        observations: (0..points)
+            .map(|i| proto::Observation {
+                period: (2000 + i).to_string(),
+                value: 10.0
+                    * 1.12f64.powi(i as i32)
+                    * (1.0 + 0.03 * ((i * 7 % 5) as f64 - 2.0) / 2.0),
+            })
+            .collect(),
+    }
+}
+
+fn forecast_request(args: &BenchArgs) -> proto::ForecastRequest {
+    let source = match &args.dataset {
+        Some(name) => proto::forecast_request::Source::Dataset(name.clone()),
+        None => proto::forecast_request::Source::Series(series(args.points)),
+    };
+    proto::ForecastRequest {
+        model: Some(proto::ModelRef {
+            name: args.model.clone(),
+            version: String::new(),
+        }),
+        source: Some(source),
+        horizon: args.horizon,
+        ..Default::default()
+    }
+}
+
+fn risk_request(args: &BenchArgs) -> proto::RiskRequest {
+    let indicators = if args.indicators.is_empty() {
+        vec![
+            ("capex_growth_pct".into(), 40.0),
+            ("revenue_growth_pct".into(), 20.0),
+            ("utilization_pct".into(), 60.0),
+        ]
+    } else {
+        args.indicators.clone()
+    };
+    proto::RiskRequest {
+        model: Some(proto::ModelRef {
+            name: args.model.clone(),
+            version: String::new(),
+        }),
+        indicators: indicators.into_iter().collect(),
+        ..Default::default()
+    }
+}
+
+/// Runs one RPC under load and returns its report.
+async fn run(client: &StratusClient, rpc: BenchRpc, args: &BenchArgs) -> Report {
+    let limits = Limits {
+        duration: Duration::from_secs_f64(args.duration),
+        max_calls: args.requests,
+    };
+    let client = client.clone();
+    match rpc {
+        BenchRpc::Health => {
+            bench::drive(args.concurrency, limits, move || {
+                let client = client.clone();
+                async move { client.health("").await.map(|_| 1) }
+            })
+            .await
+        }
+        BenchRpc::Forecast => {
+            let request = forecast_request(args);
+            bench::drive(args.concurrency, limits, move || {
+                let (client, request) = (client.clone(), request.clone());
+                async move { client.forecast(request).await.map(|_| 1) }
+            })
+            .await
+        }
+        BenchRpc::ForecastStream => {
+            let request = forecast_request(args);
+            let size = args.stream_size;
+            bench::drive(args.concurrency, limits, move || {
+                let (client, request) = (client.clone(), request.clone());
+                async move {
+                    let requests = futures::stream::iter((0..size).map(move |i| {
+                        let mut r = request.clone();
+                        r.request_id = i.to_string();
+                        r
+                    }));
+                    let mut responses = client.forecast_stream(requests).await?;
+                    let mut items = 0;
+                    while let Some(response) = responses.next().await {
+                        response?;
+                        items += 1;
+                    }
+                    Ok::<u64, tonic::Status>(items)
+                }
+            })
+            .await
+        }
+        BenchRpc::Risk => {
+            let request = risk_request(args);
+            bench::drive(args.concurrency, limits, move || {
+                let (client, request) = (client.clone(), request.clone());
+                async move { client.score_risk(request).await.map(|_| 1) }
+            })
+            .await
+        }
+    }
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// The `stratus bench` command.
+pub async fn bench(client: &StratusClient, args: BenchArgs) -> anyhow::Result<()> {
+    let memory = || args.server_pid.and_then(bench::resident_bytes);
+    let before = memory();
+    println!(
+        "rpc {:?} · model {} · concurrency {} · {} s{}",
+        args.rpc,
+        args.model,
+        args.concurrency,
+        args.duration,
+        if matches!(args.rpc, BenchRpc::ForecastStream) {
+            format!(" · {} series per stream", args.stream_size)
+        } else {
+            String::new()
+        }
+    );
+    let baseline = if args.compare_health && !matches!(args.rpc, BenchRpc::Health) {
+        let report = run(client, BenchRpc::Health, &args).await;
+        println!("health    {}", report.summary());
+        Some(report)
+    } else {
+        None
+    };
+    let report = run(client, args.rpc, &args).await;
+    println!(
+        "{:<9} {}",
+        format!("{:?}", args.rpc).to_lowercase(),
+        report.summary()
+    );
+    if let Some(error) = &report.first_error {
+        println!("first error: {error}");
+    }
+    if let Some(health) = baseline {
+        println!(
+            "ratio: {:.1}% of the health RPC's calls/s in the same run",
+            100.0 * report.calls_per_second() / health.calls_per_second().max(1e-9)
+        );
+    }
+    match (before, memory()) {
+        (Some(before), Some(after)) => println!(
+            "server RSS: {:.1} MiB before, {:.1} MiB after",
+            mib(before),
+            mib(after)
+        ),
+        _ if args.server_pid.is_some() => println!("server RSS: not readable (/proc/<pid>/status)"),
+        _ => {}
+    }
+    Ok(())
+}
