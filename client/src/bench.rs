@@ -160,7 +160,7 @@ mod tests {
             let counter = Arc::clone(&counter);
             async move {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
-                if n % 10 == 0 {
+                if n.is_multiple_of(10) {
                     Err("every tenth fails")
                 } else {
                     Ok(2)
