@@ -8,13 +8,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// When a run stops.
-#[derive(Debug, Clone, Copy)]
+/// When a run stops: whichever comes first.
+#[derive(Debug, Clone, Default)]
 pub struct Limits {
     /// Stop after this long.
     pub duration: Duration,
     /// Stop after this many calls in all (if set).
     pub max_calls: Option<u64>,
+    /// Stop when this flag is raised (if set).
+    pub stop: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// What a run measured.
@@ -84,11 +86,13 @@ where
     let deadline = started + limits.duration;
     let mut workers = Vec::with_capacity(concurrency);
     for _ in 0..concurrency.max(1) {
-        let (call, issued) = (call.clone(), Arc::clone(&issued));
+        let (call, issued, stop) = (call.clone(), Arc::clone(&issued), limits.stop.clone());
+        let max_calls = limits.max_calls;
         workers.push(tokio::spawn(async move {
             let mut report = Report::default();
-            while Instant::now() < deadline {
-                if let Some(max) = limits.max_calls
+            let stopped = || stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed));
+            while Instant::now() < deadline && !stopped() {
+                if let Some(max) = max_calls
                     && issued.fetch_add(1, Ordering::Relaxed) >= max
                 {
                     break;
@@ -154,6 +158,7 @@ mod tests {
         let limits = Limits {
             duration: Duration::from_secs(10),
             max_calls: Some(50),
+            stop: None,
         };
         let counter = Arc::new(AtomicU64::new(0));
         let report = drive(4, limits, move || {

@@ -9,9 +9,66 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::plugin::PluginRegistry;
+use crate::plugin::registry::Snapshot;
+
+type Reply = oneshot::Sender<std::io::Result<Arc<Snapshot>>>;
+
+/// Runs rescans on one dedicated thread at lowered CPU priority (nice 10), so
+/// hashing, copying and smoke-checking new libraries never compete with
+/// serving calls; rescans requested while one runs queue behind it.
+#[derive(Debug, Clone)]
+pub struct Reloader {
+    requests: std::sync::mpsc::Sender<Reply>,
+    registry: Arc<PluginRegistry>,
+}
+
+impl Reloader {
+    /// Starts the reload thread.
+    pub fn start(registry: Arc<PluginRegistry>) -> std::io::Result<Self> {
+        let (requests, queue) = std::sync::mpsc::channel::<Reply>();
+        let worker = Arc::clone(&registry);
+        std::thread::Builder::new()
+            .name("stratus-reload".into())
+            .spawn(move || {
+                lower_priority();
+                while let Ok(reply) = queue.recv() {
+                    let _ = reply.send(worker.scan());
+                }
+            })?;
+        Ok(Self { requests, registry })
+    }
+
+    /// The registry this reloader rescans.
+    pub fn registry(&self) -> &Arc<PluginRegistry> {
+        &self.registry
+    }
+
+    /// Rescans the plugin folder and returns what is served afterwards.
+    pub async fn rescan(&self) -> std::io::Result<Arc<Snapshot>> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(reply)
+            .map_err(|_| std::io::Error::other("the reload thread has stopped"))?;
+        answer
+            .await
+            .map_err(|_| std::io::Error::other("the reload thread dropped the request"))?
+    }
+}
+
+/// Lowers the calling thread's scheduling priority (Linux: `nice` is per
+/// thread); threads it starts, such as smoke checks, inherit it.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority only reads its integer arguments; `who = 0`
+        // means the calling thread, and failure (e.g. not permitted) leaves
+        // the priority unchanged, which is harmless.
+        let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
+    }
+}
 
 /// Quiet time after the last event before rescanning.
 const DEBOUNCE: Duration = Duration::from_millis(300);
@@ -19,9 +76,10 @@ const DEBOUNCE: Duration = Duration::from_millis(300);
 /// Starts the rescan task and its triggers; the returned watcher must be
 /// kept alive for the file watch to continue.
 pub fn spawn(
-    registry: Arc<PluginRegistry>,
+    reloader: Reloader,
     watch: bool,
 ) -> Result<Option<notify::RecommendedWatcher>, notify::Error> {
+    let registry = Arc::clone(reloader.registry());
     let (tx, mut rx) = mpsc::unbounded_channel::<&'static str>();
 
     let watcher = if watch {
@@ -59,18 +117,14 @@ pub fn spawn(
         while let Some(reason) = rx.recv().await {
             // Wait for the folder to go quiet.
             while let Ok(Some(_)) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {}
-            let registry = Arc::clone(&registry);
-            match tokio::task::spawn_blocking(move || registry.scan()).await {
-                Ok(Ok(snapshot)) => tracing::info!(
+            match reloader.rescan().await {
+                Ok(snapshot) => tracing::info!(
                     reason,
                     models = snapshot.models.values().map(Vec::len).sum::<usize>(),
                     refused = snapshot.refused.len(),
                     "plugin folder rescanned"
                 ),
-                Ok(Err(error)) => {
-                    tracing::error!(reason, %error, "cannot rescan the plugin folder")
-                }
-                Err(error) => tracing::error!(reason, %error, "the rescan did not complete"),
+                Err(error) => tracing::error!(reason, %error, "cannot rescan the plugin folder"),
             }
         }
     });

@@ -94,13 +94,15 @@ pub async fn run(
     )
     .map_err(StartError::Admin)?;
     // Kept alive until the server stops.
-    let _watcher = crate::reload::spawn(Arc::clone(&registry), !config.no_watch)?;
+    let reloader = crate::reload::Reloader::start(Arc::clone(&registry)).map_err(plugin_error)?;
+    let _watcher = crate::reload::spawn(reloader.clone(), !config.no_watch)?;
     let state = Arc::new(AppState {
         registry,
         datasets,
         limits: config.limits(),
         call_timeout: std::time::Duration::from_millis(config.call_timeout_ms),
         admin,
+        reloader,
     });
 
     let (health, health_service) = tonic_health::server::health_reporter();

@@ -3,7 +3,7 @@
 //! free port and hands back a connected client.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::mpsc;
@@ -39,11 +39,13 @@ const PACKAGES: &[&str] = &[
 /// `target/debug` (or wherever this test binary was built).
 pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    // target/debug/deps/<test> → target/debug
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target dir")
-        .to_owned()
+    let dir = exe.parent().expect("binary folder");
+    // Tests live in target/<profile>/deps; binaries in target/<profile>.
+    if dir.ends_with("deps") {
+        dir.parent().expect("target dir").to_owned()
+    } else {
+        dir.to_owned()
+    }
 }
 
 /// Builds the server, CLI and plugin libraries once per test process.
@@ -216,6 +218,11 @@ impl Server {
             .map(|h| h.join().unwrap_or_default())
             .unwrap_or_default();
         (status, log)
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Sends a signal (e.g. "HUP") to the server.

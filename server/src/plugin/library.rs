@@ -69,10 +69,16 @@ impl PrivateCopies {
         })
     }
 
-    fn path_for(&self, original: &Path) -> PathBuf {
+    /// Copies `original` to a new private file (a kernel-side copy: the
+    /// library's bytes never sit in the server's heap) and returns its path.
+    /// The caller hashes and loads that copy, so the hash reported is always
+    /// of the code that runs, even if the original changes meanwhile.
+    pub fn copy_in(&self, original: &Path) -> std::io::Result<PathBuf> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let name = original.file_name().unwrap_or_default().to_string_lossy();
-        self.dir.join(format!("{n}-{name}"))
+        let private = self.dir.join(format!("{n}-{name}"));
+        std::fs::copy(original, &private)?;
+        Ok(private)
     }
 }
 
@@ -94,17 +100,16 @@ impl OpenedLibrary {
     }
 }
 
-/// Maps `bytes` (the content of `path`, already hashed by the caller) as a
-/// plugin: private copy, `dlopen`, ABI check, `describe`, description check.
-pub fn open(path: &Path, bytes: &[u8], copies: &PrivateCopies) -> Result<OpenedLibrary, LoadError> {
-    let private = copies.path_for(path);
-    std::fs::write(&private, bytes)?;
+/// Maps the private copy `private` of the plugin-folder file `path` (see
+/// [`PrivateCopies::copy_in`]) and checks it: `dlopen`, ABI check,
+/// `describe`, description check. The private file is removed either way.
+pub fn open(path: &Path, private: &Path) -> Result<OpenedLibrary, LoadError> {
     // SAFETY: loading runs the library's initialisers. We accept that for
     // files in the operator-configured plugin folder only (see ARCHITECTURE.md:
     // plugins are trusted not to be malicious, only not to be correct).
-    let opened = unsafe { libloading::Library::new(&private) };
+    let opened = unsafe { libloading::Library::new(private) };
     // The mapping keeps the code alive; the private file is no longer needed.
-    let _ = std::fs::remove_file(&private);
+    let _ = std::fs::remove_file(private);
     // The loader's message names the private copy; name the caller's file.
     let library = opened.map_err(|e| {
         let message = e

@@ -197,14 +197,20 @@ impl PluginRegistry {
 
         let mut next = Snapshot::default();
         for path in library_files(&self.dir)? {
-            let loaded = std::fs::read(&path)
+            let loaded = self
+                .copies
+                .copy_in(&path)
+                .and_then(|private| Ok((sha256_file(&private)?, private)))
                 .map_err(|e| (String::new(), format!("cannot read the library: {e}")))
-                .and_then(|bytes| {
-                    let sha256 = hex::encode(Sha256::digest(&bytes));
-                    match reusable.get(&(path.as_path(), sha256.as_str())) {
-                        Some(model) => Ok(Arc::clone(model)),
+                .and_then(|(sha256, private)| {
+                    let reused = reusable.get(&(path.as_path(), sha256.as_str()));
+                    match reused {
+                        Some(model) => {
+                            let _ = std::fs::remove_file(&private);
+                            Ok(Arc::clone(model))
+                        }
                         None => self
-                            .load(&path, &bytes, sha256.clone())
+                            .load(&path, &private, sha256.clone())
                             .map_err(|e| (sha256, e)),
                     }
                 });
@@ -231,16 +237,25 @@ impl PluginRegistry {
 
     /// Maps (or reuses the mapping of) a library, makes an instance, and runs
     /// the smoke check; the error says why the library is refused.
-    fn load(&self, path: &Path, bytes: &[u8], sha256: String) -> Result<Arc<LoadedModel>, String> {
+    /// `private` is the private copy of `path` whose hash is `sha256`.
+    fn load(
+        &self,
+        path: &Path,
+        private: &Path,
+        sha256: String,
+    ) -> Result<Arc<LoadedModel>, String> {
         let cached = self
             .mapped
             .lock()
             .ok()
             .and_then(|m| m.get(&sha256).cloned());
         let opened = match cached {
-            Some(opened) => opened,
+            Some(opened) => {
+                let _ = std::fs::remove_file(private);
+                opened
+            }
             None => {
-                let opened = library::open(path, bytes, &self.copies).map_err(|e| e.to_string())?;
+                let opened = library::open(path, private).map_err(|e| e.to_string())?;
                 if let Ok(mut mapped) = self.mapped.lock() {
                     mapped.insert(sha256.clone(), opened.clone());
                 }
@@ -343,6 +358,13 @@ impl Snapshot {
             at: SystemTime::now(),
         });
     }
+}
+
+/// SHA-256 of a file, streamed (libraries can be tens of MB).
+fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut std::fs::File::open(path)?, &mut hasher)?;
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// The shared libraries in `dir`, by name. Other files are not plugins and are

@@ -34,6 +34,8 @@ pub struct AppState {
     pub call_timeout: std::time::Duration,
     /// Who may call admin RPCs.
     pub admin: crate::admin::AdminPolicy,
+    /// Runs rescans off the serving threads.
+    pub reloader: crate::reload::Reloader,
 }
 
 impl AppState {

@@ -73,16 +73,12 @@ impl ModelService for ModelApi {
         let authorized = self.state.admin.authorize(request.metadata());
         observe("ReloadModels", "", async {
             authorized?;
-            let registry = Arc::clone(&self.state.registry);
-            let snapshot = tokio::task::spawn_blocking(move || registry.scan())
-                .await
-                .map_err(|e| ApiError::Internal(format!("the rescan did not complete: {e}")))?
-                .map_err(|e| {
-                    ApiError::Internal(format!(
-                        "cannot read the plugin folder {}: {e}",
-                        self.state.registry.dir().display()
-                    ))
-                })?;
+            let snapshot = self.state.reloader.rescan().await.map_err(|e| {
+                ApiError::Internal(format!(
+                    "cannot read the plugin folder {}: {e}",
+                    self.state.registry.dir().display()
+                ))
+            })?;
             Ok(ReloadModelsResponse {
                 models: all(&snapshot),
             })

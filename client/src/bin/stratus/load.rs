@@ -67,6 +67,7 @@ async fn run(client: &StratusClient, rpc: BenchRpc, args: &BenchArgs) -> Report 
     let limits = Limits {
         duration: Duration::from_secs_f64(args.duration),
         max_calls: args.requests,
+        stop: None,
     };
     let client = client.clone();
     match rpc {
