@@ -17,9 +17,12 @@ use crate::plugin::LoadedModel;
 use crate::telemetry::observe;
 use crate::validate;
 
-/// How many requests of one stream are worked on at once. Responses still
-/// leave in request order.
-const STREAM_CONCURRENCY: usize = 8;
+/// Most stream requests worked on in one batch (one hand-off to the
+/// blocking pool).
+const STREAM_BATCH: usize = 64;
+/// Batches of one stream in flight at once (on 2+ cores, one computing while
+/// the next is validated). Responses still leave in request order.
+const STREAM_PIPELINE: usize = 2;
 
 /// The `ForecastService` implementation.
 #[derive(Debug, Clone)]
@@ -34,6 +37,35 @@ impl ForecastApi {
     }
 }
 
+/// A validated request, ready to send to its model.
+struct Prepared {
+    model: Arc<LoadedModel>,
+    request: wire::InvokeRequest,
+    series_name: String,
+    periods: Vec<String>,
+    levels: Vec<f64>,
+    request_id: String,
+}
+
+fn prepare(state: &AppState, request: ForecastRequest, prefix: &str) -> Result<Prepared, ApiError> {
+    let valid = validate::forecast(&request, state.context(), prefix)?;
+    Ok(Prepared {
+        series_name: valid
+            .input
+            .series
+            .as_ref()
+            .map(|s| s.name.clone())
+            .unwrap_or_default(),
+        periods: valid.input.future_periods.clone(),
+        levels: valid.input.levels.clone(),
+        model: valid.model,
+        request: wire::InvokeRequest {
+            call: Some(wire::invoke_request::Call::Forecast(valid.input)),
+        },
+        request_id: request.request_id,
+    })
+}
+
 /// Validates, runs and checks one forecast request.
 pub(crate) async fn run(
     state: &AppState,
@@ -41,32 +73,34 @@ pub(crate) async fn run(
     prefix: &str,
     budget: Budget,
 ) -> Result<ForecastResponse, ApiError> {
-    let valid = validate::forecast(&request, state.context(), prefix)?;
-    let series_name = valid
-        .input
-        .series
-        .as_ref()
-        .map(|s| s.name.clone())
-        .unwrap_or_default();
-    let periods = valid.input.future_periods.clone();
-    let levels = valid.input.levels.clone();
-    let response = invoke(
-        &valid.model,
-        wire::InvokeRequest {
-            call: Some(wire::invoke_request::Call::Forecast(valid.input)),
-        },
-        budget,
-    )
-    .await?;
+    let mut prepared = prepare(state, request, prefix)?;
+    let call = std::mem::take(&mut prepared.request);
+    let response = invoke(&prepared.model, call, budget).await?;
+    finish(prepared, response)
+}
+
+/// Checks a model's answer and turns it into the API response.
+fn finish(
+    prepared: Prepared,
+    response: wire::InvokeResponse,
+) -> Result<ForecastResponse, ApiError> {
+    let Prepared {
+        model,
+        series_name,
+        periods,
+        levels,
+        request_id,
+        ..
+    } = prepared;
     let Some(wire::invoke_response::Result::Forecast(output)) = response.result else {
-        return Err(valid.model.failed(format!(
+        return Err(model.failed(format!(
             "model '{}' answered a forecast call with something else",
-            valid.model.description.name
+            model.description.name
         )));
     };
     let horizon = periods.len();
     let check = |points: &[wire::ForecastPoint], what: &str| {
-        check_points(&valid.model, points, &levels, horizon, what)
+        check_points(&model, points, &levels, horizon, what)
     };
     check(&output.points, "points")?;
     for scenario in &output.scenarios {
@@ -93,7 +127,7 @@ pub(crate) async fn run(
             .collect()
     };
     Ok(ForecastResponse {
-        model: Some(model_info::loaded(&valid.model, Detail::Identity)),
+        model: Some(model_info::loaded(&model, Detail::Identity)),
         series_name,
         points: to_api(output.points),
         scenarios: output
@@ -106,8 +140,61 @@ pub(crate) async fn run(
             .collect(),
         fitted: output.fitted,
         notes: output.notes,
-        request_id: request.request_id,
+        request_id,
     })
+}
+
+/// Runs a batch of stream requests: each is validated, then all the valid
+/// ones go to the blocking pool in one hand-off (per-call hand-offs cost more
+/// than a cheap model's arithmetic), then each answer is checked. Answers
+/// keep request order; the first failure ends the batch (and the stream).
+async fn run_batch(
+    state: &AppState,
+    requests: Vec<ForecastRequest>,
+    budget: Budget,
+) -> Vec<Result<ForecastResponse, Status>> {
+    let mut prepared = Vec::with_capacity(requests.len());
+    let mut failure = None;
+    for request in requests {
+        let id = request.request_id.clone();
+        match prepare(state, request, "") {
+            Ok(p) => prepared.push(p),
+            Err(error) => {
+                failure = Some(with_request_id(error.into(), &id));
+                break;
+            }
+        }
+    }
+    let calls: Vec<(Arc<LoadedModel>, wire::InvokeRequest)> = prepared
+        .iter_mut()
+        .map(|p| (Arc::clone(&p.model), std::mem::take(&mut p.request)))
+        .collect();
+    let batch = tokio::task::spawn_blocking(move || {
+        calls
+            .into_iter()
+            .map(|(model, request)| model.invoke(&request))
+            .collect::<Vec<_>>()
+    });
+    let mut out = Vec::with_capacity(prepared.len() + 1);
+    match tokio::time::timeout_at(budget.call_deadline(), batch).await {
+        Ok(Ok(answers)) => {
+            for (p, answer) in prepared.into_iter().zip(answers) {
+                let id = p.request_id.clone();
+                let result = answer.and_then(|response| finish(p, response));
+                let failed = result.is_err();
+                out.push(result.map_err(|e| with_request_id(e.into(), &id)));
+                if failed {
+                    return out;
+                }
+            }
+        }
+        Ok(Err(join)) => out.push(Err(Status::internal(format!("a batch of model calls did not complete: {join}")))),
+        Err(_) => out.push(Err(Status::deadline_exceeded(
+            "a batch of stream requests did not finish within the call budget (the caller's deadline or --call-timeout-ms)",
+        ))),
+    }
+    out.extend(failure.map(Err));
+    out
 }
 
 /// A model's points must cover the horizon, with finite means and one ordered
@@ -181,23 +268,42 @@ impl ForecastService for ForecastApi {
         let budget = Budget::from_metadata(request.metadata(), state.call_timeout);
         let responses = request
             .into_inner()
-            .map(move |item| {
+            // Whatever has arrived, up to a batch, is worked on together.
+            .ready_chunks(STREAM_BATCH)
+            .map(move |chunk| {
                 let state = Arc::clone(&state);
                 async move {
-                    let request = item?;
-                    let id = request.request_id.clone();
-                    let model = request
-                        .model
-                        .as_ref()
+                    let mut requests = Vec::with_capacity(chunk.len());
+                    let mut transport_error = None;
+                    for item in chunk {
+                        match item {
+                            Ok(request) => requests.push(request),
+                            Err(status) => {
+                                transport_error = Some(status);
+                                break;
+                            }
+                        }
+                    }
+                    let model = requests
+                        .first()
+                        .and_then(|r| r.model.as_ref())
                         .map(|m| m.name.clone())
                         .unwrap_or_default();
-                    observe("ForecastStream", &model, run(&state, request, "", budget))
-                        .await
-                        .map(Response::into_inner)
-                        .map_err(|status| with_request_id(status, &id))
+                    let span = tracing::info_span!(
+                        "rpc",
+                        rpc = "ForecastStream",
+                        model,
+                        batch = requests.len()
+                    );
+                    let mut out =
+                        tracing::Instrument::instrument(run_batch(&state, requests, budget), span)
+                            .await;
+                    out.extend(transport_error.map(Err));
+                    futures::stream::iter(out)
                 }
             })
-            .buffered(STREAM_CONCURRENCY)
+            .buffered(STREAM_PIPELINE)
+            .flatten()
             // The first error ends the stream: gRPC streams carry one final
             // status, and the responses before it have already been sent.
             .scan(false, |failed, item| {
