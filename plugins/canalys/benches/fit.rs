@@ -8,28 +8,12 @@ use stratus_canalys::Canalys;
 use stratus_plugin::{ForecastModel, wire};
 
 fn input(values: Vec<f64>, periods_per_year: u32, horizon: u32) -> wire::ForecastInput {
-    wire::ForecastInput {
-        series: Some(wire::Series {
-            observations: values
-                .into_iter()
-                .map(|value| wire::Observation {
-                    period: String::new(),
-                    value,
-                })
-                .collect(),
-            ..Default::default()
-        }),
-        horizon,
-        levels: vec![80.0, 95.0],
-        params: [
-            ("ai_uplift_pp".into(), 0.0),
-            ("damping".into(), 0.0),
-            ("seasonal".into(), 1.0),
-        ]
-        .into(),
+    stratus_plugin::input::forecast_input(
+        &values,
         periods_per_year,
-        ..Default::default()
-    }
+        horizon,
+        &Canalys.description().params,
+    )
 }
 
 /// A deterministic wiggle so the optimiser has real work to do.

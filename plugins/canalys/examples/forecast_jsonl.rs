@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 use stratus_canalys::Canalys;
-use stratus_plugin::{ForecastModel, wire};
+use stratus_plugin::ForecastModel;
 
 /// Repetitions per series for the timing (the forecast itself is deterministic).
 const REPEATS: u32 = 20;
@@ -29,26 +29,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let request: Value = serde_json::from_str(&line)?;
         let values: Vec<f64> = serde_json::from_value(request["values"].clone())?;
-        let input = wire::ForecastInput {
-            series: Some(wire::Series {
-                observations: values
-                    .iter()
-                    .map(|&value| wire::Observation {
-                        period: String::new(),
-                        value,
-                    })
-                    .collect(),
-                ..Default::default()
-            }),
-            horizon: request["horizon"].as_u64().unwrap_or(1) as u32,
-            levels: vec![80.0, 95.0],
-            params: params
-                .iter()
-                .map(|p| (p.name.clone(), p.default_value))
-                .collect(),
-            periods_per_year: request["periods_per_year"].as_u64().unwrap_or(1) as u32,
-            ..Default::default()
-        };
+        let periods_per_year = request["periods_per_year"].as_u64().unwrap_or(1) as u32;
+        let horizon = request["horizon"].as_u64().unwrap_or(1) as u32;
+        let input =
+            stratus_plugin::input::forecast_input(&values, periods_per_year, horizon, &params);
         let started = Instant::now();
         let mut result = model.forecast(&input);
         for _ in 1..REPEATS {

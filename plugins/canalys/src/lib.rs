@@ -97,12 +97,7 @@ impl ForecastModel for Canalys {
     }
 
     fn forecast(&self, input: &wire::ForecastInput) -> Result<wire::ForecastOutput, ModelError> {
-        let history: Vec<f64> = input
-            .series
-            .iter()
-            .flat_map(|s| &s.observations)
-            .map(|o| o.value)
-            .collect();
+        let history = stratus_plugin::input::history(input);
         let options = Options::from(&input.params);
         let per_year = input.periods_per_year.max(1) as usize;
         let season = if options.seasonal && per_year > 1 {
@@ -175,15 +170,10 @@ fn forecast_values(
     levels: &[f64],
     options: Options,
 ) -> Result<wire::ForecastOutput, ModelError> {
-    if let Some(i) = history.iter().position(|&v| v <= 0.0) {
-        return Err(ModelError::invalid(
-            format!("series.observations[{i}].value"),
-            format!(
-                "canalys works on logarithms and needs positive values; {} is not (use naive for series that can be zero or negative)",
-                history[i]
-            ),
-        ));
-    }
+    stratus_plugin::input::require_positive(
+        history,
+        "canalys works on logarithms and needs positive values (naive takes any values)",
+    )?;
     let needed = minimum_observations(per_year, season > 0);
     if history.len() < needed {
         let what = if season > 0 {

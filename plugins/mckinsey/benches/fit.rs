@@ -4,7 +4,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use stratus_mckinsey::McKinsey;
-use stratus_plugin::{ForecastModel, wire};
+use stratus_plugin::ForecastModel;
 
 fn bench(c: &mut Criterion) {
     // An adoption curve with deterministic ±3% wiggle.
@@ -14,29 +14,8 @@ fn bench(c: &mut Criterion) {
                 * (1.0 + 0.03 * ((t * 7 % 5) as f64 - 2.0) / 2.0)
         })
         .collect();
-    let input = wire::ForecastInput {
-        series: Some(wire::Series {
-            observations: values
-                .into_iter()
-                .enumerate()
-                .map(|(i, value)| wire::Observation {
-                    period: (2005 + i).to_string(),
-                    value,
-                })
-                .collect(),
-            ..Default::default()
-        }),
-        horizon: 10,
-        levels: vec![80.0, 95.0],
-        params: McKinsey
-            .description()
-            .params
-            .iter()
-            .map(|p| (p.name.clone(), p.default_value))
-            .collect(),
-        periods_per_year: 1,
-        ..Default::default()
-    };
+    let input =
+        stratus_plugin::input::forecast_input(&values, 1, 10, &McKinsey.description().params);
     c.bench_function("mckinsey annual n=20 h=10 three scenarios", |b| {
         b.iter(|| McKinsey.forecast(black_box(&input)))
     });

@@ -117,15 +117,7 @@ fn size(
     pinned: Option<f64>,
     scenarios: Scenarios,
 ) -> Result<wire::ForecastOutput, ModelError> {
-    if let Some(i) = y.iter().position(|&v| v <= 0.0) {
-        return Err(ModelError::invalid(
-            format!("series.observations[{i}].value"),
-            format!(
-                "mckinsey sizes markets and needs positive values; {} is not",
-                y[i]
-            ),
-        ));
-    }
+    stratus_plugin::input::require_positive(y, "mckinsey sizes markets and needs positive values")?;
     if y.len() < MIN_OBSERVATIONS {
         return Err(ModelError::invalid(
             "series.observations",

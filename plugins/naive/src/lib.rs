@@ -46,12 +46,7 @@ impl ForecastModel for Naive {
     }
 
     fn forecast(&self, input: &wire::ForecastInput) -> Result<wire::ForecastOutput, ModelError> {
-        let history: Vec<f64> = input
-            .series
-            .iter()
-            .flat_map(|s| &s.observations)
-            .map(|o| o.value)
-            .collect();
+        let history = stratus_plugin::input::history(input);
         let horizon = input.horizon as usize;
         let seasonal = input.periods_per_year == 4;
         let fit = if seasonal {

@@ -19,6 +19,7 @@ mod error;
 #[doc(hidden)]
 pub mod export;
 pub mod growth;
+pub mod input;
 mod model;
 pub mod stats;
 
