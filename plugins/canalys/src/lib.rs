@@ -322,31 +322,16 @@ mod tests {
         horizon: u32,
         params: &[(&str, f64)],
     ) -> wire::ForecastInput {
-        let mut all: std::collections::HashMap<String, f64> =
-            [("ai_uplift_pp", 0.0), ("damping", 0.0), ("seasonal", 1.0)]
-                .iter()
-                .map(|(k, v)| ((*k).into(), *v))
-                .collect();
-        for (k, v) in params {
-            all.insert((*k).into(), *v);
-        }
-        wire::ForecastInput {
-            series: Some(wire::Series {
-                observations: values
-                    .iter()
-                    .map(|&value| wire::Observation {
-                        period: String::new(),
-                        value,
-                    })
-                    .collect(),
-                ..Default::default()
-            }),
-            horizon,
-            levels: vec![80.0, 95.0],
-            params: all,
+        let mut input = stratus_plugin::input::forecast_input(
+            values,
             periods_per_year,
-            ..Default::default()
+            horizon,
+            &Canalys.description().params,
+        );
+        for (k, v) in params {
+            input.params.insert((*k).into(), *v);
         }
+        input
     }
 
     fn wiggly_growth(n: usize) -> Vec<f64> {

@@ -363,33 +363,16 @@ mod tests {
     use super::*;
 
     fn input(values: &[f64], horizon: u32, params: &[(&str, f64)]) -> wire::ForecastInput {
-        let mut all: HashMap<String, f64> = McKinsey
-            .description()
-            .params
-            .iter()
-            .map(|p| (p.name.clone(), p.default_value))
-            .collect();
-        for (k, v) in params {
-            all.insert((*k).into(), *v);
-        }
-        wire::ForecastInput {
-            series: Some(wire::Series {
-                observations: values
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &value)| wire::Observation {
-                        period: (2010 + i).to_string(),
-                        value,
-                    })
-                    .collect(),
-                ..Default::default()
-            }),
+        let mut input = stratus_plugin::input::forecast_input(
+            values,
+            1,
             horizon,
-            levels: vec![80.0, 95.0],
-            params: all,
-            periods_per_year: 1,
-            ..Default::default()
+            &McKinsey.description().params,
+        );
+        for (k, v) in params {
+            input.params.insert((*k).into(), *v);
         }
+        input
     }
 
     fn s_curve(n: usize) -> Vec<f64> {

@@ -166,23 +166,12 @@ mod tests {
     use super::*;
 
     fn input(values: &[f64], periods_per_year: u32, horizon: u32) -> wire::ForecastInput {
-        wire::ForecastInput {
-            series: Some(wire::Series {
-                observations: values
-                    .iter()
-                    .map(|&value| wire::Observation {
-                        period: String::new(),
-                        value,
-                    })
-                    .collect(),
-                ..Default::default()
-            }),
-            horizon,
-            levels: vec![80.0, 95.0],
-            params: [("drift".to_owned(), 1.0)].into(),
+        stratus_plugin::input::forecast_input(
+            values,
             periods_per_year,
-            ..Default::default()
-        }
+            horizon,
+            &Naive.description().params,
+        )
     }
 
     #[test]
