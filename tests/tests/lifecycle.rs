@@ -111,14 +111,18 @@ async fn a_new_version_replaces_the_old_under_load_with_zero_failed_calls() {
 
     let failed = Arc::new(AtomicU64::new(0));
     let succeeded = Arc::new(AtomicU64::new(0));
-    let stop = Instant::now() + Duration::from_secs(4);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut workers = Vec::new();
     for _ in 0..4 {
-        let (client, failed, succeeded) =
-            (client.clone(), Arc::clone(&failed), Arc::clone(&succeeded));
+        let (client, failed, succeeded, stop) = (
+            client.clone(),
+            Arc::clone(&failed),
+            Arc::clone(&succeeded),
+            Arc::clone(&stop),
+        );
         workers.push(tokio::spawn(async move {
             let mut versions = Vec::new();
-            while Instant::now() < stop {
+            while !stop.load(Ordering::Relaxed) {
                 match served_version(&client, "").await {
                     Ok(v) => {
                         succeeded.fetch_add(1, Ordering::Relaxed);
@@ -135,6 +139,15 @@ async fn a_new_version_replaces_the_old_under_load_with_zero_failed_calls() {
     }
     tokio::time::sleep(Duration::from_millis(800)).await;
     deploy(&dir, FAULTY, &faulty_variant("BBBBBBBB"));
+    // Load continues until the new version answers, and a little beyond.
+    eventually("the new version to answer", async || {
+        served_version(&client, "")
+            .await
+            .is_ok_and(|v| v == version("BBBBBBBB"))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
     let mut seen = Vec::new();
     for worker in workers {
         seen.extend(worker.await.unwrap());
@@ -317,17 +330,17 @@ async fn a_slow_plugin_hits_the_deadline_and_health_checks_still_answer() {
         (raw.forecast(request).await, started.elapsed())
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let started = Instant::now();
     assert_eq!(client.health("").await.unwrap(), ServingStatus::Serving);
+    // Health answered while the model call was still stalled in the plugin.
     assert!(
-        started.elapsed() < Duration::from_millis(500),
-        "health answered while the plugin stalls"
+        !slow.is_finished(),
+        "health must not wait for the stalled plugin"
     );
     let (result, took) = slow.await.unwrap();
     assert_eq!(result.unwrap_err().code(), Code::DeadlineExceeded);
     assert!(
-        took < Duration::from_secs(3),
-        "answered at the deadline, not when the plugin finished: {took:?}"
+        took < Duration::from_secs(5),
+        "answered at the deadline, not when the plugin finished (5 s): {took:?}"
     );
 }
 
