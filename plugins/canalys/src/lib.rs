@@ -322,16 +322,16 @@ mod tests {
         horizon: u32,
         params: &[(&str, f64)],
     ) -> wire::ForecastInput {
-        let mut input = stratus_plugin::input::forecast_input(
-            values,
-            periods_per_year,
-            horizon,
-            &Canalys.description().params,
-        );
-        for (k, v) in params {
-            input.params.insert((*k).into(), *v);
-        }
-        input
+        use stratus_plugin::input::{forecast_input, with_params};
+        with_params(
+            forecast_input(
+                values,
+                periods_per_year,
+                horizon,
+                &Canalys.description().params,
+            ),
+            params,
+        )
     }
 
     fn wiggly_growth(n: usize) -> Vec<f64> {

@@ -363,16 +363,11 @@ mod tests {
     use super::*;
 
     fn input(values: &[f64], horizon: u32, params: &[(&str, f64)]) -> wire::ForecastInput {
-        let mut input = stratus_plugin::input::forecast_input(
-            values,
-            1,
-            horizon,
-            &McKinsey.description().params,
-        );
-        for (k, v) in params {
-            input.params.insert((*k).into(), *v);
-        }
-        input
+        use stratus_plugin::input::{forecast_input, with_params};
+        with_params(
+            forecast_input(values, 1, horizon, &McKinsey.description().params),
+            params,
+        )
     }
 
     fn s_curve(n: usize) -> Vec<f64> {

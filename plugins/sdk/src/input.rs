@@ -75,6 +75,15 @@ pub fn forecast_input(
     }
 }
 
+/// Sets parameters of an input built by [`forecast_input`], for tests that
+/// vary a few of them from their defaults.
+pub fn with_params(mut input: wire::ForecastInput, params: &[(&str, f64)]) -> wire::ForecastInput {
+    for (name, value) in params {
+        input.params.insert((*name).to_owned(), *value);
+    }
+    input
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ use stratus_proto::v1::forecast_service_server::ForecastService;
 use stratus_proto::v1::{ForecastPoint, ForecastRequest, ForecastResponse, Interval, Scenario};
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{AppState, invoke};
+use super::{AppState, Offload, invoke, offload};
 use crate::deadline::Budget;
 use crate::error::ApiError;
 use crate::model_info::{self, Detail};
@@ -169,15 +169,15 @@ async fn run_batch(
         .iter_mut()
         .map(|p| (Arc::clone(&p.model), std::mem::take(&mut p.request)))
         .collect();
-    let batch = tokio::task::spawn_blocking(move || {
+    let batch = offload(budget, move || {
         calls
             .into_iter()
             .map(|(model, request)| model.invoke(&request))
             .collect::<Vec<_>>()
     });
     let mut out = Vec::with_capacity(prepared.len() + 1);
-    match tokio::time::timeout_at(budget.call_deadline(), batch).await {
-        Ok(Ok(answers)) => {
+    match batch.await {
+        Ok(answers) => {
             for (p, answer) in prepared.into_iter().zip(answers) {
                 let id = p.request_id.clone();
                 let result = answer.and_then(|response| finish(p, response));
@@ -188,8 +188,8 @@ async fn run_batch(
                 }
             }
         }
-        Ok(Err(join)) => out.push(Err(Status::internal(format!("a batch of model calls did not complete: {join}")))),
-        Err(_) => out.push(Err(Status::deadline_exceeded(
+        Err(Offload::Lost(join)) => out.push(Err(Status::internal(format!("a batch of model calls did not complete: {join}")))),
+        Err(Offload::Late(_)) => out.push(Err(Status::deadline_exceeded(
             "a batch of stream requests did not finish within the call budget (the caller's deadline or --call-timeout-ms)",
         ))),
     }

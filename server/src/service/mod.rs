@@ -48,30 +48,45 @@ impl AppState {
     }
 }
 
-/// Calls a model on the blocking pool, so a slow model cannot stall the
-/// async workers that serve other calls and health checks, and stops waiting
-/// at the budget's deadline. The `Arc` keeps the model's library instance
-/// alive until the call returns, whatever a reload does meanwhile.
+/// Why work sent to the blocking pool gave no result.
+enum Offload {
+    /// The budget's deadline passed first (the work runs on, unwatched).
+    Late(std::time::Duration),
+    /// The work panicked or was cancelled.
+    Lost(tokio::task::JoinError),
+}
+
+/// Runs model work on the blocking pool, so a slow model cannot stall the
+/// async workers that serve other calls and health checks, and waits for it
+/// at most until the budget's deadline.
+async fn offload<T: Send + 'static>(
+    budget: Budget,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Offload> {
+    let started = tokio::time::Instant::now();
+    match tokio::time::timeout_at(budget.call_deadline(), tokio::task::spawn_blocking(work)).await {
+        Ok(joined) => joined.map_err(Offload::Lost),
+        Err(_) => Err(Offload::Late(started.elapsed())),
+    }
+}
+
+/// Calls one model off the async workers. The `Arc` keeps the model's library
+/// instance alive until the call returns, whatever a reload does meanwhile.
 async fn invoke(
     model: &Arc<LoadedModel>,
     request: wire::InvokeRequest,
     budget: Budget,
 ) -> Result<wire::InvokeResponse, ApiError> {
     let task_model = Arc::clone(model);
-    let started = tokio::time::Instant::now();
-    let call = tokio::task::spawn_blocking(move || task_model.invoke(&request));
-    match tokio::time::timeout_at(budget.call_deadline(), call).await {
-        Ok(joined) => joined.map_err(|e| {
-            model.failed(format!(
-                "model '{}' call did not complete: {e}",
-                model.description.name
-            ))
-        })?,
-        Err(_) => Err(ApiError::DeadlineExceeded(format!(
-            "model '{}' {} did not answer within {:?} (the caller's deadline or this server's --call-timeout-ms)",
-            model.description.name,
-            model.description.version,
-            started.elapsed()
+    let name = &model.description.name;
+    match offload(budget, move || task_model.invoke(&request)).await {
+        Ok(answer) => answer,
+        Err(Offload::Lost(e)) => {
+            Err(model.failed(format!("model '{name}' call did not complete: {e}")))
+        }
+        Err(Offload::Late(waited)) => Err(ApiError::DeadlineExceeded(format!(
+            "model '{name}' {} did not answer within {waited:?} (the caller's deadline or this server's --call-timeout-ms)",
+            model.description.version
         ))),
     }
 }

@@ -11,6 +11,7 @@ use super::{AppState, forecast, invoke};
 use crate::deadline::Budget;
 use crate::error::ApiError;
 use crate::model_info::{self, Detail};
+use crate::period::Cadence;
 use crate::telemetry::observe;
 use crate::validate;
 
@@ -46,15 +47,13 @@ async fn run(
             "Demand path from forecast model '{}' {} (library sha256 {}), passed as series '{DEMAND_FORECAST_SERIES}'.",
             model.name, model.version, model.sha256
         ));
-        let frequency = match request.demand.as_ref().and_then(|d| d.source.as_ref()) {
-            Some(stratus_proto::v1::forecast_request::Source::Series(s)) => s.frequency,
-            Some(stratus_proto::v1::forecast_request::Source::Dataset(name)) => state
-                .datasets
-                .get(name)
-                .and_then(|d| d.series.as_ref())
-                .map_or(0, |s| s.frequency),
-            None => 0,
-        };
+        // The forecast's own period labels say its frequency; no need to
+        // resolve the demand request's source a second time.
+        let frequency = forecast
+            .points
+            .first()
+            .and_then(|p| Cadence::infer(&p.period))
+            .map_or(0, |c| c.to_api() as i32);
         valid.input.series.insert(
             DEMAND_FORECAST_SERIES.to_owned(),
             wire::Series {
