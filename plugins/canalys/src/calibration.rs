@@ -22,23 +22,27 @@ pub fn variance_inflation(
     let season = initial.season.len();
     let multipliers = ets::variance_multipliers(params, season, horizon);
     let path = ets::states_path(x, params, initial);
+    // Origins after a short burn-in, so the initial states weigh little; each
+    // origin's forecast serves every horizon it can be checked at.
+    let burn_in = 3.max(season);
+    let mut squared = vec![(0.0, 0usize); horizon];
+    for t in burn_in..n.saturating_sub(1) {
+        let steps = horizon.min(n - 1 - t);
+        let forecasts = ets::forecast(&path[t], params, t + 1, steps);
+        for (h, forecast) in forecasts.iter().enumerate() {
+            let error = x[t + 1 + h] - forecast;
+            squared[h].0 += error * error;
+            squared[h].1 += 1;
+        }
+    }
     let mut ratios = Vec::new();
-    for h in 1..=horizon {
-        // Origins after a short burn-in, so the initial states weigh little.
-        let burn_in = 3.max(season);
-        let errors: Vec<f64> = (burn_in..n.saturating_sub(h))
-            .map(|t| {
-                let forecast = ets::forecast(&path[t], params, t + 1, h)[h - 1];
-                x[t + h] - forecast
-            })
-            .collect();
-        if errors.len() < MIN_ERRORS {
+    for (&(sum, count), &multiplier) in squared.iter().zip(&multipliers) {
+        if count < MIN_ERRORS {
             break;
         }
-        let mse = errors.iter().map(|e| e * e).sum::<f64>() / errors.len() as f64;
-        let model = sigma2 * multipliers[h - 1];
+        let model = sigma2 * multiplier;
         if model > 0.0 {
-            ratios.push(mse / model);
+            ratios.push(sum / count as f64 / model);
         }
     }
     if ratios.is_empty() {

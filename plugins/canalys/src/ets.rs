@@ -75,35 +75,25 @@ pub fn filter(x: &[f64], p: &Params, init: &States) -> Filtered {
     }
 }
 
-/// The states after each observation of `x` (index `t`: after `x[t]`).
+/// The states after each observation of `x` (index `t`: after `x[t]`), with
+/// seasonal effects indexed like `init`'s (position `t mod m`).
 pub fn states_path(x: &[f64], p: &Params, init: &States) -> Vec<States> {
-    let mut path = Vec::with_capacity(x.len());
+    let m = init.season.len();
     let mut states = init.clone();
-    for (t, &value) in x.iter().enumerate() {
-        let one = filter(&[value], p, &shifted(&states, t));
-        states = unshifted(one.last, t);
-        path.push(states.clone());
-    }
-    path
-}
-
-// `filter` indexes seasons by `t mod m` from its own start; these rotate the
-// seasonal vector so a one-step run at time `t` sees the right position.
-fn shifted(states: &States, t: usize) -> States {
-    let mut s = states.clone();
-    if !s.season.is_empty() {
-        let m = s.season.len();
-        s.season.rotate_left(t % m);
-    }
-    s
-}
-
-fn unshifted(mut states: States, t: usize) -> States {
-    if !states.season.is_empty() {
-        let m = states.season.len();
-        states.season.rotate_right(t % m);
-    }
-    states
+    x.iter()
+        .enumerate()
+        .map(|(t, &value)| {
+            let s = if m > 0 { states.season[t % m] } else { 0.0 };
+            let damped = p.phi * states.trend;
+            let error = value - (states.level + damped + s);
+            states.level += damped + p.alpha * error;
+            states.trend = damped + p.beta * error;
+            if m > 0 {
+                states.season[t % m] = s + p.gamma * error;
+            }
+            states.clone()
+        })
+        .collect()
 }
 
 /// Point forecasts for steps 1..=horizon after `n` observations ending in
