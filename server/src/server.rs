@@ -4,6 +4,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use futures::StreamExt;
+
 use stratus_proto::v1::dataset_service_server::DatasetServiceServer;
 use stratus_proto::v1::forecast_service_server::ForecastServiceServer;
 use stratus_proto::v1::model_service_server::ModelServiceServer;
@@ -43,6 +45,9 @@ pub enum StartError {
     /// The admin settings are inconsistent.
     #[error("admin: {0}")]
     Admin(String),
+    /// The model-call threads cannot be started.
+    #[error("cannot start the model-call threads: {0}")]
+    Threads(std::io::Error),
     /// The plugin folder cannot be watched.
     #[error(
         "cannot watch the plugin folder: {0}; pass --no-watch to rely on ReloadModels and SIGHUP"
@@ -103,6 +108,7 @@ pub async fn run(
         call_timeout: std::time::Duration::from_millis(config.call_timeout_ms),
         admin,
         reloader,
+        models: crate::model_pool::ModelPool::per_core().map_err(StartError::Threads)?,
     });
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -172,7 +178,9 @@ pub async fn run(
         // setting does not apply: without TCP_NODELAY, small responses wait
         // on delayed ACKs (~40 ms a call).
         .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            tonic::transport::server::TcpIncoming::from(listener)
+                .with_nodelay(Some(true))
+                .map(|accepted| accepted.map(crate::transport::Connection::new)),
             draining,
         )
         .await?;

@@ -1,10 +1,19 @@
-//! Logging setup and the per-RPC span: every call logs its method, model,
-//! outcome (gRPC code) and latency in one structured line.
+//! Logging setup and the per-RPC outcome line: method, model, outcome (gRPC
+//! code) and latency in one structured event.
+//!
+//! Levels follow what an operator acts on: a call the server failed
+//! (INTERNAL, DEADLINE_EXCEEDED, UNAVAILABLE, ...) is a `warn`, a call the
+//! caller got wrong (INVALID_ARGUMENT, NOT_FOUND, ...) an `info`, and a
+//! successful call a `debug` (`RUST_LOG=stratus_server=debug` shows them).
+//! Logging every success at the default level cost about a quarter of the
+//! unary throughput (one formatted line and one unbuffered write per call:
+//! naive `Forecast` went from 7.4k to 10.2k calls/s with `stratus bench` when
+//! successes moved to `debug`).
 
 use std::future::Future;
 use std::time::Instant;
 
-use tracing::{Instrument, field};
+use tracing::Instrument;
 
 use crate::error::ApiError;
 
@@ -30,26 +39,66 @@ pub fn init(format: LogFormat) {
     }
 }
 
-/// Runs one RPC inside a span named after it, then logs its outcome and
-/// latency. `model` is the model name the request asked for, if any.
+/// Runs one RPC, then logs its outcome and latency at the level its outcome
+/// deserves (see the module doc). `model` is the model name the request
+/// asked for, if any. With debug logging on, the call also runs inside a span
+/// named after the RPC, so events from inside it carry the RPC and model.
 pub async fn observe<T>(
     rpc: &'static str,
     model: &str,
     call: impl Future<Output = Result<T, ApiError>>,
 ) -> Result<tonic::Response<T>, tonic::Status> {
-    let span = tracing::info_span!("rpc", rpc, model = field::Empty);
-    if !model.is_empty() {
-        span.record("model", model);
-    }
     let started = Instant::now();
-    let result = call
-        .instrument(span.clone())
-        .await
-        .map_err(tonic::Status::from);
+    let span = tracing::debug_span!("rpc", rpc, model);
+    let result = call.instrument(span).await.map_err(tonic::Status::from);
     let latency_us = started.elapsed().as_micros() as u64;
-    span.in_scope(|| match &result {
-        Ok(_) => tracing::info!(outcome = "OK", latency_us, "rpc done"),
-        Err(status) => tracing::info!(outcome = ?status.code(), latency_us, error = status.message(), "rpc done"),
-    });
+    match &result {
+        Ok(_) => tracing::debug!(rpc, model, outcome = "OK", latency_us, "rpc done"),
+        Err(status) if is_server_fault(status.code()) => tracing::warn!(
+            rpc,
+            model,
+            outcome = ?status.code(),
+            latency_us,
+            error = status.message(),
+            "rpc failed"
+        ),
+        Err(status) => tracing::info!(
+            rpc,
+            model,
+            outcome = ?status.code(),
+            latency_us,
+            error = status.message(),
+            "rpc refused"
+        ),
+    }
     result.map(tonic::Response::new)
+}
+
+/// Whether a status reports the server's (or a plugin's) failure rather than
+/// a mistake in the request.
+fn is_server_fault(code: tonic::Code) -> bool {
+    use tonic::Code;
+    matches!(
+        code,
+        Code::Internal
+            | Code::Unknown
+            | Code::DeadlineExceeded
+            | Code::Unavailable
+            | Code::DataLoss
+            | Code::Unimplemented
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_mistakes_are_not_server_faults() {
+        assert!(is_server_fault(tonic::Code::Internal));
+        assert!(is_server_fault(tonic::Code::DeadlineExceeded));
+        assert!(!is_server_fault(tonic::Code::InvalidArgument));
+        assert!(!is_server_fault(tonic::Code::NotFound));
+        assert!(!is_server_fault(tonic::Code::PermissionDenied));
+    }
 }

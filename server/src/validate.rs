@@ -56,6 +56,8 @@ pub struct ValidForecast {
     pub model: Arc<LoadedModel>,
     /// The complete plugin input.
     pub input: wire::ForecastInput,
+    /// The caller's `request_id`, echoed in the response.
+    pub request_id: String,
 }
 
 /// A risk request that passed validation (minus its `demand` forecast, which
@@ -69,8 +71,12 @@ pub struct ValidRisk {
 }
 
 /// Validates a forecast request; `prefix` is prepended to field paths.
+///
+/// Takes the request by value so the series moves into the plugin input
+/// rather than being copied; field paths are only formatted for violations
+/// (this runs once per series in bulk streams).
 pub fn forecast(
-    request: &ForecastRequest,
+    request: ForecastRequest,
     ctx: Context<'_>,
     prefix: &str,
 ) -> Result<ValidForecast, ApiError> {
@@ -84,11 +90,19 @@ pub fn forecast(
         )));
     }
 
-    let series: Series = match &request.source {
-        Some(forecast_request::Source::Series(series)) => series.clone(),
+    let ForecastRequest {
+        source,
+        horizon,
+        levels,
+        params,
+        request_id,
+        ..
+    } = request;
+    let series: Series = match source {
+        Some(forecast_request::Source::Series(series)) => series,
         Some(forecast_request::Source::Dataset(name)) => ctx
             .datasets
-            .get(name)
+            .get(&name)
             .and_then(|d| d.series.clone())
             .ok_or_else(|| {
                 ApiError::NotFound(format!(
@@ -106,23 +120,24 @@ pub fn forecast(
     };
 
     let mut violations = Vec::new();
-    let checked = check_series(&series, &field("series"), ctx.limits, &mut violations)?;
-    if request.horizon == 0 {
+    let checked = check_series(&series, prefix, "series", ctx.limits, &mut violations)?;
+    if horizon == 0 {
         violations.push(FieldViolation::new(field("horizon"), "must be at least 1"));
-    } else if request.horizon > ctx.limits.max_horizon {
+    } else if horizon > ctx.limits.max_horizon {
         return Err(ApiError::LimitExceeded(FieldViolation::new(
             field("horizon"),
             format!(
-                "{} is above this server's limit of {}",
-                request.horizon, ctx.limits.max_horizon
+                "{horizon} is above this server's limit of {}",
+                ctx.limits.max_horizon
             ),
         )));
     }
-    let levels = check_levels(&request.levels, &field("levels"), &mut violations);
+    let levels = check_levels(&levels, prefix, "levels", &mut violations);
     let params = check_params(
-        &request.params,
+        &params,
         &model.description.params,
-        &field("params"),
+        prefix,
+        "params",
         &mut violations,
     );
     if !violations.is_empty() {
@@ -136,15 +151,19 @@ pub fn forecast(
 
     let input = wire::ForecastInput {
         series: Some(to_wire_series(series, cadence)),
-        horizon: request.horizon,
+        horizon,
         levels,
         params,
-        future_periods: (1..=i64::from(request.horizon))
+        future_periods: (1..=i64::from(horizon))
             .map(|h| last.plus(h).to_string())
             .collect(),
         periods_per_year: cadence.periods_per_year(),
     };
-    Ok(ValidForecast { model, input })
+    Ok(ValidForecast {
+        model,
+        input,
+        request_id,
+    })
 }
 
 /// Validates a risk request, except `demand` (see [`ValidRisk`]).
@@ -174,15 +193,20 @@ pub fn risk(request: &RiskRequest, ctx: Context<'_>) -> Result<ValidRisk, ApiErr
     }
     let mut series = HashMap::new();
     for (role, s) in sorted(&request.series) {
-        if let Some((cadence, _)) =
-            check_series(s, &format!("series[{role}]"), ctx.limits, &mut violations)?
-        {
+        if let Some((cadence, _)) = check_series(
+            s,
+            "",
+            &format!("series[{role}]"),
+            ctx.limits,
+            &mut violations,
+        )? {
             series.insert(role.clone(), to_wire_series(s.clone(), cadence));
         }
     }
     let params = check_params(
         &request.params,
         &model.description.params,
+        "",
         "params",
         &mut violations,
     );
@@ -220,11 +244,13 @@ fn resolve(
         })
 }
 
-/// Checks a series; returns its cadence and last period when it is usable.
-/// Over-limit series fail at once: their size is the problem, not a field.
+/// Checks a series (field path `{prefix}{name}`); returns its cadence and
+/// last period when it is usable. Over-limit series fail at once: their size
+/// is the problem, not a field.
 fn check_series(
     series: &Series,
-    field: &str,
+    prefix: &str,
+    name: &str,
     limits: Limits,
     violations: &mut Vec<FieldViolation>,
 ) -> Result<Option<(Cadence, Period)>, ApiError> {
@@ -232,7 +258,7 @@ fn check_series(
     let observations = &series.observations;
     if observations.len() > limits.max_observations {
         return Err(ApiError::LimitExceeded(FieldViolation::new(
-            format!("{field}.observations"),
+            format!("{prefix}{name}.observations"),
             format!(
                 "{} observations is above this server's limit of {}",
                 observations.len(),
@@ -243,14 +269,14 @@ fn check_series(
     let start = violations.len();
     let Some(cadence) = Cadence::from_api(series.frequency) else {
         violations.push(FieldViolation::new(
-            format!("{field}.frequency"),
+            format!("{prefix}{name}.frequency"),
             "must be FREQUENCY_ANNUAL, FREQUENCY_QUARTERLY or FREQUENCY_MONTHLY",
         ));
         return Ok(None);
     };
     if observations.is_empty() {
         violations.push(FieldViolation::new(
-            format!("{field}.observations"),
+            format!("{prefix}{name}.observations"),
             "must not be empty",
         ));
         return Ok(None);
@@ -260,16 +286,16 @@ fn check_series(
         if violations.len() - start >= MAX_REPORTED {
             break;
         }
-        let at = format!("{field}.observations[{i}]");
+        let at = |part: &str| format!("{prefix}{name}.observations[{i}].{part}");
         if !observation.value.is_finite() {
             violations.push(FieldViolation::new(
-                format!("{at}.value"),
+                at("value"),
                 format!("{} is not a finite number", observation.value),
             ));
         }
         let Some(period) = cadence.parse(&observation.period) else {
             violations.push(FieldViolation::new(
-                format!("{at}.period"),
+                at("period"),
                 format!(
                     "'{}' is not a {cadence} period ({})",
                     observation.period,
@@ -294,7 +320,7 @@ fn check_series(
                 None
             };
             if let Some(problem) = problem {
-                violations.push(FieldViolation::new(format!("{at}.period"), problem));
+                violations.push(FieldViolation::new(at("period"), problem));
             }
         }
         previous = Some(period);
@@ -305,7 +331,12 @@ fn check_series(
     })
 }
 
-fn check_levels(levels: &[f64], field: &str, violations: &mut Vec<FieldViolation>) -> Vec<f64> {
+fn check_levels(
+    levels: &[f64],
+    prefix: &str,
+    name: &str,
+    violations: &mut Vec<FieldViolation>,
+) -> Vec<f64> {
     if levels.is_empty() {
         return DEFAULT_LEVELS.to_vec();
     }
@@ -315,7 +346,7 @@ fn check_levels(levels: &[f64], field: &str, violations: &mut Vec<FieldViolation
             valid.push(level);
         } else {
             violations.push(FieldViolation::new(
-                format!("{field}[{i}]"),
+                format!("{prefix}{name}[{i}]"),
                 format!("{level} is not a coverage in percent strictly between 0 and 100"),
             ));
         }
@@ -328,11 +359,12 @@ fn check_levels(levels: &[f64], field: &str, violations: &mut Vec<FieldViolation
 fn check_params(
     given: &HashMap<String, f64>,
     specs: &[wire::ParamSpec],
+    prefix: &str,
     field: &str,
     violations: &mut Vec<FieldViolation>,
 ) -> HashMap<String, f64> {
     for (name, value) in sorted(given) {
-        let at = format!("{field}[{name}]");
+        let at = format!("{prefix}{field}[{name}]");
         match specs.iter().find(|spec| &spec.name == name) {
             None => violations.push(FieldViolation::new(
                 at,

@@ -17,7 +17,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
-use prost::Message;
 use sha2::{Digest, Sha256};
 use stratus_plugin::wire;
 
@@ -63,17 +62,20 @@ impl LoadedModel {
 
     /// Calls the model (blocking: run it off the async workers). Plugin
     /// failures become `INTERNAL` and are remembered in `last_error`.
-    pub fn invoke(&self, request: &wire::InvokeRequest) -> Result<wire::InvokeResponse, ApiError> {
-        let who = format!(
-            "model '{}' {}",
-            self.description.name, self.description.version
-        );
-        match self.instance.invoke(&request.encode_to_vec()) {
+    pub fn invoke(&self, request: &[u8]) -> Result<wire::InvokeResponse, ApiError> {
+        let response = self.instance.invoke(request);
+        let who = || {
+            format!(
+                "model '{}' {}",
+                self.description.name, self.description.version
+            )
+        };
+        match response {
             Ok(response) => Ok(response),
             Err(CallError::Plugin(error)) => {
                 use wire::plugin_error::Code;
                 let message = if error.field.is_empty() {
-                    format!("{who}: {}", error.message)
+                    format!("{}: {}", who(), error.message)
                 } else {
                     error.message.clone()
                 };
@@ -81,12 +83,12 @@ impl LoadedModel {
                     Code::InvalidArgument => Err(ApiError::invalid(error.field, message)),
                     Code::FailedPrecondition => Err(ApiError::FailedPrecondition(message)),
                     Code::Internal | Code::Unspecified => {
-                        Err(self.failed(format!("{who} failed: {}", error.message)))
+                        Err(self.failed(format!("{} failed: {}", who(), error.message)))
                     }
                 }
             }
             Err(CallError::Garbage(what)) => {
-                Err(self.failed(format!("{who} broke the plugin contract: it {what}")))
+                Err(self.failed(format!("{} broke the plugin contract: it {what}", who())))
             }
         }
     }

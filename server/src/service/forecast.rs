@@ -4,6 +4,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures::{Stream, StreamExt, future};
+use prost::Message;
 use stratus_plugin::wire;
 use stratus_proto::v1::forecast_service_server::ForecastService;
 use stratus_proto::v1::{ForecastPoint, ForecastRequest, ForecastResponse, Interval, Scenario};
@@ -40,29 +41,38 @@ impl ForecastApi {
 /// A validated request, ready to send to its model.
 struct Prepared {
     model: Arc<LoadedModel>,
-    request: wire::InvokeRequest,
+    /// The encoded plugin `InvokeRequest`.
+    call: Vec<u8>,
     series_name: String,
     periods: Vec<String>,
     levels: Vec<f64>,
     request_id: String,
 }
 
+/// Validates a request and encodes the model's input. Encoding happens here,
+/// on the async worker, so the parts the response needs back (period labels,
+/// levels, series name) move out of the input afterwards instead of being
+/// copied.
 fn prepare(state: &AppState, request: ForecastRequest, prefix: &str) -> Result<Prepared, ApiError> {
-    let valid = validate::forecast(&request, state.context(), prefix)?;
+    let validate::ValidForecast {
+        model,
+        input,
+        request_id,
+    } = validate::forecast(request, state.context(), prefix)?;
+    let mut call = wire::InvokeRequest {
+        call: Some(wire::invoke_request::Call::Forecast(input)),
+    };
+    let encoded = call.encode_to_vec();
+    let Some(wire::invoke_request::Call::Forecast(input)) = call.call.take() else {
+        return Err(ApiError::Internal("the forecast input vanished".into()));
+    };
     Ok(Prepared {
-        series_name: valid
-            .input
-            .series
-            .as_ref()
-            .map(|s| s.name.clone())
-            .unwrap_or_default(),
-        periods: valid.input.future_periods.clone(),
-        levels: valid.input.levels.clone(),
-        model: valid.model,
-        request: wire::InvokeRequest {
-            call: Some(wire::invoke_request::Call::Forecast(valid.input)),
-        },
-        request_id: request.request_id,
+        model,
+        call: encoded,
+        series_name: input.series.map(|s| s.name).unwrap_or_default(),
+        periods: input.future_periods,
+        levels: input.levels,
+        request_id,
     })
 }
 
@@ -74,8 +84,8 @@ pub(crate) async fn run(
     budget: Budget,
 ) -> Result<ForecastResponse, ApiError> {
     let mut prepared = prepare(state, request, prefix)?;
-    let call = std::mem::take(&mut prepared.request);
-    let response = invoke(&prepared.model, call, budget).await?;
+    let call = std::mem::take(&mut prepared.call);
+    let response = invoke(state, &prepared.model, call, budget).await?;
     finish(prepared, response)
 }
 
@@ -106,12 +116,12 @@ fn finish(
     for scenario in &output.scenarios {
         check(&scenario.points, &format!("scenario '{}'", scenario.name))?;
     }
-    let to_api = |points: Vec<wire::ForecastPoint>| -> Vec<ForecastPoint> {
+    let to_api = |points: Vec<wire::ForecastPoint>, periods: Vec<String>| -> Vec<ForecastPoint> {
         points
             .into_iter()
-            .zip(&periods)
+            .zip(periods)
             .map(|(p, period)| ForecastPoint {
-                period: period.clone(),
+                period,
                 mean: p.mean,
                 growth: p.growth,
                 intervals: p
@@ -129,15 +139,15 @@ fn finish(
     Ok(ForecastResponse {
         model: Some(model_info::loaded(&model, Detail::Identity)),
         series_name,
-        points: to_api(output.points),
         scenarios: output
             .scenarios
             .into_iter()
             .map(|s| Scenario {
                 name: s.name,
-                points: to_api(s.points),
+                points: to_api(s.points, periods.clone()),
             })
             .collect(),
+        points: to_api(output.points, periods),
         fitted: output.fitted,
         notes: output.notes,
         request_id,
@@ -165,11 +175,11 @@ async fn run_batch(
             }
         }
     }
-    let calls: Vec<(Arc<LoadedModel>, wire::InvokeRequest)> = prepared
+    let calls: Vec<(Arc<LoadedModel>, Vec<u8>)> = prepared
         .iter_mut()
-        .map(|p| (Arc::clone(&p.model), std::mem::take(&mut p.request)))
+        .map(|p| (Arc::clone(&p.model), std::mem::take(&mut p.call)))
         .collect();
-    let batch = offload(budget, move || {
+    let batch = offload(state, budget, move || {
         calls
             .into_iter()
             .map(|(model, request)| model.invoke(&request))

@@ -36,6 +36,8 @@ pub struct AppState {
     pub admin: crate::admin::AdminPolicy,
     /// Runs rescans off the serving threads.
     pub reloader: crate::reload::Reloader,
+    /// Runs model calls off the async workers.
+    pub models: crate::model_pool::ModelPool,
 }
 
 impl AppState {
@@ -48,38 +50,41 @@ impl AppState {
     }
 }
 
-/// Why work sent to the blocking pool gave no result.
+/// Why model work gave no result.
 enum Offload {
     /// The budget's deadline passed first (the work runs on, unwatched).
     Late(std::time::Duration),
-    /// The work panicked or was cancelled.
-    Lost(tokio::task::JoinError),
+    /// The work panicked or was abandoned.
+    Lost(crate::model_pool::CallLost),
 }
 
-/// Runs model work on the blocking pool, so a slow model cannot stall the
-/// async workers that serve other calls and health checks, and waits for it
-/// at most until the budget's deadline.
+/// Runs model work on the model pool, so a slow model cannot stall the async
+/// workers that serve other calls and health checks, and waits for it at
+/// most until the budget's deadline.
 async fn offload<T: Send + 'static>(
+    state: &AppState,
     budget: Budget,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Offload> {
     let started = tokio::time::Instant::now();
-    match tokio::time::timeout_at(budget.call_deadline(), tokio::task::spawn_blocking(work)).await {
-        Ok(joined) => joined.map_err(Offload::Lost),
+    match tokio::time::timeout_at(budget.call_deadline(), state.models.run(work)).await {
+        Ok(done) => done.map_err(Offload::Lost),
         Err(_) => Err(Offload::Late(started.elapsed())),
     }
 }
 
-/// Calls one model off the async workers. The `Arc` keeps the model's library
-/// instance alive until the call returns, whatever a reload does meanwhile.
+/// Calls one model off the async workers with an encoded `InvokeRequest`.
+/// The `Arc` keeps the model's library instance alive until the call
+/// returns, whatever a reload does meanwhile.
 async fn invoke(
+    state: &AppState,
     model: &Arc<LoadedModel>,
-    request: wire::InvokeRequest,
+    request: Vec<u8>,
     budget: Budget,
 ) -> Result<wire::InvokeResponse, ApiError> {
     let task_model = Arc::clone(model);
     let name = &model.description.name;
-    match offload(budget, move || task_model.invoke(&request)).await {
+    match offload(state, budget, move || task_model.invoke(&request)).await {
         Ok(answer) => answer,
         Err(Offload::Lost(e)) => {
             Err(model.failed(format!("model '{name}' call did not complete: {e}")))

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use prost::Message;
 use stratus_plugin::wire;
 use stratus_proto::v1::risk_service_server::RiskService;
 use stratus_proto::v1::{Factor, RiskBand, RiskRequest, RiskResponse};
@@ -73,10 +74,12 @@ async fn run(
     }
 
     let response = invoke(
+        state,
         &valid.model,
         wire::InvokeRequest {
             call: Some(wire::invoke_request::Call::Risk(valid.input)),
-        },
+        }
+        .encode_to_vec(),
         budget,
     )
     .await?;

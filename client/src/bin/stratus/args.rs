@@ -191,4 +191,8 @@ pub struct BenchArgs {
     /// The server's process id, to report its resident memory (same machine).
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// Write the request this run would send, gRPC-framed, to a file and exit
+    /// (a body for an independent load generator such as `h2load -d FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub write_body: Option<std::path::PathBuf>,
 }

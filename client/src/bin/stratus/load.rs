@@ -123,8 +123,47 @@ fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
+/// The request `--rpc` sends, as one gRPC length-prefixed message (flag 0 for
+/// uncompressed, 4-byte big-endian length, then the protobuf bytes), and the
+/// RPC's HTTP/2 path.
+fn framed_body(args: &BenchArgs) -> (Vec<u8>, &'static str) {
+    use prost::Message;
+    let (message, path) = match args.rpc {
+        BenchRpc::Health => (Vec::new(), "/grpc.health.v1.Health/Check"),
+        BenchRpc::Forecast => (
+            forecast_request(args).encode_to_vec(),
+            "/stratus.v1.ForecastService/Forecast",
+        ),
+        BenchRpc::ForecastStream => (
+            forecast_request(args).encode_to_vec(),
+            "/stratus.v1.ForecastService/ForecastStream",
+        ),
+        BenchRpc::Risk => (
+            risk_request(args).encode_to_vec(),
+            "/stratus.v1.RiskService/ScoreRisk",
+        ),
+    };
+    let mut body = Vec::with_capacity(5 + message.len());
+    body.push(0);
+    body.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    body.extend_from_slice(&message);
+    (body, path)
+}
+
 /// The `stratus bench` command.
 pub async fn bench(client: &StratusClient, args: BenchArgs) -> anyhow::Result<()> {
+    if let Some(file) = &args.write_body {
+        let (body, path) = framed_body(&args);
+        std::fs::write(file, &body)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
+        println!(
+            "wrote {} bytes to {}: replay with h2load -H 'content-type: application/grpc' -H 'te: trailers' -d {} http://ADDRESS{path}",
+            body.len(),
+            file.display(),
+            file.display()
+        );
+        return Ok(());
+    }
     let memory = || args.server_pid.and_then(bench::resident_bytes);
     let before = memory();
     println!(
