@@ -155,3 +155,68 @@ fn an_unreachable_server_is_a_clear_error() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn bench_reports_throughput_and_the_health_ratio_without_errors() {
+    let server = Server::with_naive();
+    let out = stratus(
+        &server,
+        &[
+            "bench",
+            "--rpc",
+            "forecast",
+            "--model",
+            "naive",
+            "--compare-health",
+            "--requests",
+            "200",
+            "--concurrency",
+            "8",
+            "--connections",
+            "2",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("over 2 connections"), "{stdout}");
+    let forecast = stdout
+        .lines()
+        .find(|l| l.starts_with("forecast"))
+        .unwrap_or_else(|| panic!("no forecast line in:\n{stdout}"));
+    assert!(forecast.contains("errors 0"), "{forecast}");
+    assert!(forecast.contains("p99"), "{forecast}");
+    assert!(stdout.contains("% of the health RPC's calls/s"), "{stdout}");
+}
+
+#[test]
+fn bench_writes_a_grpc_framed_body_that_decodes_as_the_request() {
+    use prost::Message;
+    let server = Server::with_naive();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("forecast.bin");
+    let out = stratus(
+        &server,
+        &[
+            "bench",
+            "--rpc",
+            "forecast",
+            "--points",
+            "12",
+            "--write-body",
+            file.to_str().expect("utf-8 path"),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let body = std::fs::read(&file).expect("body written");
+    assert_eq!(body[0], 0, "uncompressed flag");
+    let length = u32::from_be_bytes([body[1], body[2], body[3], body[4]]) as usize;
+    assert_eq!(length, body.len() - 5);
+    let request = stratus_client::proto::ForecastRequest::decode(&body[5..]).expect("decodes");
+    match request.source {
+        Some(stratus_client::proto::forecast_request::Source::Series(series)) => {
+            assert_eq!(series.observations.len(), 12)
+        }
+        other => panic!("expected a series, got {other:?}"),
+    }
+    assert!(text(&out.stdout).contains("/stratus.v1.ForecastService/Forecast"));
+}

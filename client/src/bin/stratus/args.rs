@@ -176,6 +176,11 @@ pub struct BenchArgs {
     /// Concurrent callers (each waits for its answer before the next call).
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
+    /// HTTP/2 connections the callers share (calls go round-robin), as a
+    /// service's client pool would; the server works each connection's
+    /// framing on one thread.
+    #[arg(long, default_value_t = 4)]
+    pub connections: usize,
     /// Seconds to run (per RPC measured).
     #[arg(long, default_value_t = 10.0)]
     pub duration: f64,

@@ -1,6 +1,8 @@
 //! `stratus bench`: drives a server with concurrent calls of one RPC and
 //! prints throughput, latency percentiles, errors and the server's memory.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -62,18 +64,43 @@ fn risk_request(args: &BenchArgs) -> proto::RiskRequest {
     }
 }
 
+/// Connections shared round-robin by the callers.
+#[derive(Clone)]
+struct Pool {
+    clients: Arc<[StratusClient]>,
+    next: Arc<AtomicUsize>,
+}
+
+impl Pool {
+    async fn connect(first: &StratusClient, url: &str, connections: usize) -> anyhow::Result<Self> {
+        let mut clients = vec![first.clone()];
+        for _ in 1..connections.max(1) {
+            clients.push(StratusClient::connect(url).await?);
+        }
+        Ok(Self {
+            clients: clients.into(),
+            next: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    fn next_client(&self) -> StratusClient {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        self.clients[i % self.clients.len()].clone()
+    }
+}
+
 /// Runs one RPC under load and returns its report.
-async fn run(client: &StratusClient, rpc: BenchRpc, args: &BenchArgs) -> Report {
+async fn run(pool: &Pool, rpc: BenchRpc, args: &BenchArgs) -> Report {
     let limits = Limits {
         duration: Duration::from_secs_f64(args.duration),
         max_calls: args.requests,
         stop: None,
     };
-    let client = client.clone();
+    let pool = pool.clone();
     match rpc {
         BenchRpc::Health => {
             bench::drive(args.concurrency, limits, move || {
-                let client = client.clone();
+                let client = pool.next_client();
                 async move { client.health("").await.map(|_| 1) }
             })
             .await
@@ -81,7 +108,7 @@ async fn run(client: &StratusClient, rpc: BenchRpc, args: &BenchArgs) -> Report 
         BenchRpc::Forecast => {
             let request = forecast_request(args);
             bench::drive(args.concurrency, limits, move || {
-                let (client, request) = (client.clone(), request.clone());
+                let (client, request) = (pool.next_client(), request.clone());
                 async move { client.forecast(request).await.map(|_| 1) }
             })
             .await
@@ -90,7 +117,7 @@ async fn run(client: &StratusClient, rpc: BenchRpc, args: &BenchArgs) -> Report 
             let request = forecast_request(args);
             let size = args.stream_size;
             bench::drive(args.concurrency, limits, move || {
-                let (client, request) = (client.clone(), request.clone());
+                let (client, request) = (pool.next_client(), request.clone());
                 async move {
                     let requests = futures::stream::iter((0..size).map(move |i| {
                         let mut r = request.clone();
@@ -111,7 +138,7 @@ async fn run(client: &StratusClient, rpc: BenchRpc, args: &BenchArgs) -> Report 
         BenchRpc::Risk => {
             let request = risk_request(args);
             bench::drive(args.concurrency, limits, move || {
-                let (client, request) = (client.clone(), request.clone());
+                let (client, request) = (pool.next_client(), request.clone());
                 async move { client.score_risk(request).await.map(|_| 1) }
             })
             .await
@@ -151,7 +178,7 @@ fn framed_body(args: &BenchArgs) -> (Vec<u8>, &'static str) {
 }
 
 /// The `stratus bench` command.
-pub async fn bench(client: &StratusClient, args: BenchArgs) -> anyhow::Result<()> {
+pub async fn bench(client: &StratusClient, url: &str, args: BenchArgs) -> anyhow::Result<()> {
     if let Some(file) = &args.write_body {
         let (body, path) = framed_body(&args);
         std::fs::write(file, &body)
@@ -164,13 +191,15 @@ pub async fn bench(client: &StratusClient, args: BenchArgs) -> anyhow::Result<()
         );
         return Ok(());
     }
+    let pool = Pool::connect(client, url, args.connections).await?;
     let memory = || args.server_pid.and_then(bench::resident_bytes);
     let before = memory();
     println!(
-        "rpc {:?} · model {} · concurrency {} · {} s{}",
+        "rpc {:?} · model {} · concurrency {} over {} connections · {} s{}",
         args.rpc,
         args.model,
         args.concurrency,
+        pool.clients.len(),
         args.duration,
         if matches!(args.rpc, BenchRpc::ForecastStream) {
             format!(" · {} series per stream", args.stream_size)
@@ -179,13 +208,13 @@ pub async fn bench(client: &StratusClient, args: BenchArgs) -> anyhow::Result<()
         }
     );
     let baseline = if args.compare_health && !matches!(args.rpc, BenchRpc::Health) {
-        let report = run(client, BenchRpc::Health, &args).await;
+        let report = run(&pool, BenchRpc::Health, &args).await;
         println!("health    {}", report.summary());
         Some(report)
     } else {
         None
     };
-    let report = run(client, args.rpc, &args).await;
+    let report = run(&pool, args.rpc, &args).await;
     println!(
         "{:<9} {}",
         format!("{:?}", args.rpc).to_lowercase(),

@@ -54,7 +54,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 print!("{}", render::datasets(&datasets));
             }
         }
-        Command::Bench(args) => load::bench(&client, args).await?,
+        Command::Bench(args) => load::bench(&client, &cli.server, args).await?,
         Command::Reload { admin_token } => {
             let models = client.reload_models(admin_token.as_deref()).await?;
             print!("{}", render::models(&models));
