@@ -4,9 +4,6 @@ use clap::Parser;
 use stratus_server::config::Config;
 use stratus_server::{server, telemetry};
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();

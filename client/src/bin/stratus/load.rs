@@ -177,20 +177,23 @@ fn framed_body(args: &BenchArgs) -> (Vec<u8>, &'static str) {
     (body, path)
 }
 
+/// `stratus bench --write-body FILE`: the request this run would send,
+/// gRPC-framed, for an independent load generator.
+pub fn write_body(args: &BenchArgs, file: &std::path::Path) -> anyhow::Result<()> {
+    let (body, path) = framed_body(args);
+    std::fs::write(file, &body)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
+    println!(
+        "wrote {} bytes to {}: replay with h2load -H 'content-type: application/grpc' -H 'te: trailers' -d {} http://ADDRESS{path}",
+        body.len(),
+        file.display(),
+        file.display()
+    );
+    Ok(())
+}
+
 /// The `stratus bench` command.
 pub async fn bench(client: &StratusClient, url: &str, args: BenchArgs) -> anyhow::Result<()> {
-    if let Some(file) = &args.write_body {
-        let (body, path) = framed_body(&args);
-        std::fs::write(file, &body)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
-        println!(
-            "wrote {} bytes to {}: replay with h2load -H 'content-type: application/grpc' -H 'te: trailers' -d {} http://ADDRESS{path}",
-            body.len(),
-            file.display(),
-            file.display()
-        );
-        return Ok(());
-    }
     let pool = Pool::connect(client, url, args.connections).await?;
     let memory = || args.server_pid.and_then(bench::resident_bytes);
     let before = memory();

@@ -36,6 +36,12 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Bench(args) = &cli.command
+        && let Some(file) = &args.write_body
+    {
+        // Writing a request body for another load generator needs no server.
+        return load::write_body(args, file);
+    }
     let client = StratusClient::connect(cli.server.clone()).await?;
     match cli.command {
         Command::Models { json } => {
