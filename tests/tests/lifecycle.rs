@@ -345,6 +345,41 @@ async fn a_slow_plugin_hits_the_deadline_and_health_checks_still_answer() {
 }
 
 #[tokio::test]
+async fn models_stuck_on_every_model_thread_do_not_block_another_model() {
+    let server = Server::start(ServerOptions {
+        plugins: vec![FAULTY, NAIVE],
+        args: vec!["--call-timeout-ms=3000".into()],
+        ..Default::default()
+    });
+    let client = server.client().await;
+    // More stuck calls than this machine has cores, so every model-call
+    // thread is held by a hung plugin.
+    let stuck_calls = std::thread::available_parallelism().map_or(2, |n| n.get()) + 2;
+    let mut stuck = Vec::new();
+    for _ in 0..stuck_calls {
+        let client = client.clone();
+        stuck.push(tokio::spawn(async move {
+            let mut request = faulty_request("");
+            request.params.insert("sleep_ms".into(), 2500.0);
+            client.forecast(request).await
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let answer = client
+        .forecast(forecast_dataset("naive", "china-cloud-infra-annual", 2))
+        .await
+        .unwrap();
+    assert_eq!(answer.points.len(), 2);
+    assert!(
+        stuck.iter().all(|call| !call.is_finished()),
+        "naive answered while every stuck call was still running"
+    );
+    for call in stuck {
+        call.await.unwrap().unwrap();
+    }
+}
+
+#[tokio::test]
 async fn the_server_wide_call_limit_applies_without_a_caller_deadline() {
     let server = Server::start(ServerOptions {
         plugins: vec![FAULTY],
