@@ -13,6 +13,7 @@ port=50077
 url="http://127.0.0.1:$port"
 
 cargo build --release --quiet
+cargo build --release --quiet -p stratus-server --example bare_tonic
 stratus=target/release/stratus
 
 log=$(mktemp)
@@ -34,17 +35,27 @@ done
 
 if command -v h2load >/dev/null; then
   body=$(mktemp -d)
-  h2() {  # name, path: 4 connections x 16 streams, like stratus bench's 64 callers
+  h2() {  # label, body, path: 4 connections x 16 streams, like stratus bench's 64 callers
     h2load -D "$seconds" -c 4 -m 16 -t 1 -H 'content-type: application/grpc' -H 'te: trailers' \
-      -d "$body/$1.bin" "$url$2" | awk -v n="$1" '/^finished/ {print "h2load " n ": " $4 " req/s"} /^status codes/ {print "  " $0}'
+      -d "$body/$2.bin" "$url$3" | awk -v n="$1" '/^finished/ {print "h2load " n ": " $4 " req/s"} /^status codes/ {print "  " $0}'
   }
   "$stratus" --server "$url" bench --rpc health --write-body "$body/health.bin" >/dev/null
   for model in naive canalys; do
     "$stratus" --server "$url" bench --rpc forecast --model "$model" --write-body "$body/$model.bin" >/dev/null
   done
-  h2 health /grpc.health.v1.Health/Check
-  h2 naive /stratus.v1.ForecastService/Forecast
-  h2 canalys /stratus.v1.ForecastService/Forecast
+  h2 health health /grpc.health.v1.Health/Check
+  h2 "Forecast naive" naive /stratus.v1.ForecastService/Forecast
+  h2 "Forecast canalys" canalys /stratus.v1.ForecastService/Forecast
+  # The same load on bare tonic: health, and a Forecast that only clones a
+  # prepared response of the naive answer's size (server/examples/bare_tonic.rs).
+  target/release/examples/bare_tonic "127.0.0.1:$((port + 1))" >/dev/null &
+  bare=$!
+  sleep 0.5
+  url="http://127.0.0.1:$((port + 1))"
+  h2 "bare tonic health" health /grpc.health.v1.Health/Check
+  h2 "bare tonic Forecast (prepared answer)" naive /stratus.v1.ForecastService/Forecast
+  kill $bare
+  url="http://127.0.0.1:$port"
   rm -r "$body"
 else
   echo "h2load not installed (apt-get install nghttp2-client): no independent cross-check"

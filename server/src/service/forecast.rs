@@ -299,7 +299,7 @@ impl ForecastService for ForecastApi {
                         .and_then(|r| r.model.as_ref())
                         .map(|m| m.name.clone())
                         .unwrap_or_default();
-                    let span = tracing::info_span!(
+                    let span = tracing::debug_span!(
                         "rpc",
                         rpc = "ForecastStream",
                         model,
