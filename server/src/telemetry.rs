@@ -54,24 +54,33 @@ pub async fn observe<T>(
     let latency_us = started.elapsed().as_micros() as u64;
     match &result {
         Ok(_) => tracing::debug!(rpc, model, outcome = "OK", latency_us, "rpc done"),
-        Err(status) if is_server_fault(status.code()) => tracing::warn!(
+        Err(status) => log_failure(rpc, model, status, latency_us),
+    }
+    result.map(tonic::Response::new)
+}
+
+/// Logs a call's error status: `warn` for a server fault, `info` for a
+/// refused request. Streams call it for the status that ends them.
+pub fn log_failure(rpc: &'static str, model: &str, status: &tonic::Status, latency_us: u64) {
+    if is_server_fault(status.code()) {
+        tracing::warn!(
             rpc,
             model,
             outcome = ?status.code(),
             latency_us,
             error = status.message(),
             "rpc failed"
-        ),
-        Err(status) => tracing::info!(
+        );
+    } else {
+        tracing::info!(
             rpc,
             model,
             outcome = ?status.code(),
             latency_us,
             error = status.message(),
             "rpc refused"
-        ),
+        );
     }
-    result.map(tonic::Response::new)
 }
 
 /// Whether a status reports the server's (or a plugin's) failure rather than

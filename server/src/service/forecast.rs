@@ -15,7 +15,7 @@ use crate::deadline::Budget;
 use crate::error::ApiError;
 use crate::model_info::{self, Detail};
 use crate::plugin::LoadedModel;
-use crate::telemetry::observe;
+use crate::telemetry::{self, observe};
 use crate::validate;
 
 /// Most stream requests worked on in one batch (one hand-off to the
@@ -276,6 +276,7 @@ impl ForecastService for ForecastApi {
     ) -> Result<Response<Self::ForecastStreamStream>, Status> {
         let state = Arc::clone(&self.state);
         let budget = Budget::from_metadata(request.metadata(), state.call_timeout);
+        let started = std::time::Instant::now();
         let responses = request
             .into_inner()
             // Whatever has arrived, up to a batch, is worked on together.
@@ -316,11 +317,17 @@ impl ForecastService for ForecastApi {
             .flatten()
             // The first error ends the stream: gRPC streams carry one final
             // status, and the responses before it have already been sent.
-            .scan(false, |failed, item| {
+            .scan(false, move |failed, item| {
                 if *failed {
                     return future::ready(None);
                 }
-                *failed = item.is_err();
+                if let Err(status) = &item {
+                    *failed = true;
+                    let latency_us = started.elapsed().as_micros() as u64;
+                    // A stream's requests may name different models; the
+                    // status message names the one that failed.
+                    telemetry::log_failure("ForecastStream", "", status, latency_us);
+                }
                 future::ready(Some(item))
             });
         Ok(Response::new(Box::pin(responses)))
