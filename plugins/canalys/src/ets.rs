@@ -47,50 +47,40 @@ pub struct Filtered {
     pub last: States,
 }
 
+/// One step of the recursions: observation `value` at time `t` moves
+/// `states` on and returns the one-step error.
+fn advance(states: &mut States, p: &Params, t: usize, value: f64) -> f64 {
+    let m = states.season.len();
+    let s = if m > 0 { states.season[t % m] } else { 0.0 };
+    let damped = p.phi * states.trend;
+    let error = value - (states.level + damped + s);
+    states.level += damped + p.alpha * error;
+    states.trend = damped + p.beta * error;
+    if m > 0 {
+        states.season[t % m] = s + p.gamma * error;
+    }
+    error
+}
+
 /// Runs the recursions over `x` from the initial states `init`.
 pub fn filter(x: &[f64], p: &Params, init: &States) -> Filtered {
-    let m = init.season.len();
-    let mut level = init.level;
-    let mut trend = init.trend;
-    let mut season = init.season.clone();
-    let mut sse = 0.0;
-    for (t, &value) in x.iter().enumerate() {
-        let s = if m > 0 { season[t % m] } else { 0.0 };
-        let damped = p.phi * trend;
-        let error = value - (level + damped + s);
-        sse += error * error;
-        level += damped + p.alpha * error;
-        trend = damped + p.beta * error;
-        if m > 0 {
-            season[t % m] = s + p.gamma * error;
-        }
-    }
-    Filtered {
-        sse,
-        last: States {
-            level,
-            trend,
-            season,
-        },
-    }
+    let mut last = init.clone();
+    let sse = x
+        .iter()
+        .enumerate()
+        .map(|(t, &value)| advance(&mut last, p, t, value).powi(2))
+        .sum();
+    Filtered { sse, last }
 }
 
 /// The states after each observation of `x` (index `t`: after `x[t]`), with
 /// seasonal effects indexed like `init`'s (position `t mod m`).
 pub fn states_path(x: &[f64], p: &Params, init: &States) -> Vec<States> {
-    let m = init.season.len();
     let mut states = init.clone();
     x.iter()
         .enumerate()
         .map(|(t, &value)| {
-            let s = if m > 0 { states.season[t % m] } else { 0.0 };
-            let damped = p.phi * states.trend;
-            let error = value - (states.level + damped + s);
-            states.level += damped + p.alpha * error;
-            states.trend = damped + p.beta * error;
-            if m > 0 {
-                states.season[t % m] = s + p.gamma * error;
-            }
+            advance(&mut states, p, t, value);
             states.clone()
         })
         .collect()

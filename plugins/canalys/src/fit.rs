@@ -381,7 +381,8 @@ pub fn fit(x: &[f64], spec: Spec) -> Result<Fit, Error> {
         1 => minimize::<1>(&problem, &start_point)?,
         2 => minimize::<2>(&problem, &start_point)?,
         3 => minimize::<3>(&problem, &start_point)?,
-        _ => minimize::<4>(&problem, &start_point)?,
+        4 => minimize::<4>(&problem, &start_point)?,
+        n => return Err(Error::msg(format!("no optimiser for {n} coordinates"))),
     };
     let params = problem.decode(&best);
     let (initial, _) = problem.initial(&params);
@@ -396,9 +397,9 @@ pub fn fit(x: &[f64], spec: Spec) -> Result<Fit, Error> {
 
 /// Nelder–Mead over `D` coordinates held on the stack.
 fn minimize<const D: usize>(problem: &Problem, start: &[f64]) -> Result<Vec<f64>, Error> {
-    let sized = Sized::<D>(problem);
+    let objective = OnStack::<D>(problem);
     let start_point = SVector::<f64, D>::from_column_slice(start);
-    let tolerance = RELATIVE_TOLERANCE * sized.cost(&start_point)?.max(1e-12);
+    let tolerance = RELATIVE_TOLERANCE * objective.cost(&start_point)?.max(1e-12);
     // The start point and one unit step (in logit space) along each axis.
     let mut simplex = vec![start_point];
     for i in 0..D {
@@ -407,7 +408,7 @@ fn minimize<const D: usize>(problem: &Problem, start: &[f64]) -> Result<Vec<f64>
         simplex.push(v);
     }
     let solver = NelderMead::new(simplex).with_sd_tolerance(tolerance)?;
-    let result = Executor::new(sized, solver)
+    let result = Executor::new(objective, solver)
         .configure(|state| state.max_iters(MAX_ITERS))
         .timer(false)
         .run()?;
@@ -419,9 +420,10 @@ fn minimize<const D: usize>(problem: &Problem, start: &[f64]) -> Result<Vec<f64>
     Ok(best.as_slice().to_vec())
 }
 
-struct Sized<'a, const D: usize>(&'a Problem<'a>);
+/// The objective with its `D` coordinates in a stack vector.
+struct OnStack<'a, const D: usize>(&'a Problem<'a>);
 
-impl<const D: usize> CostFunction for Sized<'_, D> {
+impl<const D: usize> CostFunction for OnStack<'_, D> {
     type Param = SVector<f64, D>;
     type Output = f64;
 
