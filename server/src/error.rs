@@ -35,6 +35,14 @@ pub enum ApiError {
     /// A server limit was exceeded.
     #[error("{}", summarize(std::slice::from_ref(.0)))]
     LimitExceeded(FieldViolation),
+    /// The server is at capacity; the caller may retry after the delay.
+    #[error("{message}")]
+    Busy {
+        /// What is full and which flag sets its size.
+        message: String,
+        /// When a retry is likely to be admitted.
+        retry_after: std::time::Duration,
+    },
     /// A model, version or dataset does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -54,6 +62,70 @@ pub enum ApiError {
     /// An admin call with wrong credentials, or admin calls disabled.
     #[error("{0}")]
     PermissionDenied(String),
+}
+
+/// Field violations collected while checking one request, at most `cap` of
+/// them listed: a request with a million bad observations gets a short answer
+/// (and a short log line), with the number left out.
+#[derive(Debug)]
+pub struct Violations {
+    listed: Vec<FieldViolation>,
+    cap: usize,
+    omitted: usize,
+}
+
+impl Violations {
+    /// An empty collection listing at most `cap` (at least 1) violations.
+    pub fn new(cap: usize) -> Self {
+        Self {
+            listed: Vec::new(),
+            cap: cap.max(1),
+            omitted: 0,
+        }
+    }
+
+    /// Records a violation (counted only, once `cap` are listed).
+    pub fn push(&mut self, violation: FieldViolation) {
+        if self.listed.len() < self.cap {
+            self.listed.push(violation);
+        } else {
+            self.omitted += 1;
+        }
+    }
+
+    /// How many were recorded, listed or not.
+    pub fn len(&self) -> usize {
+        self.listed.len() + self.omitted
+    }
+
+    /// Whether none were recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the list is full: further checks of a long input can stop.
+    pub fn is_full(&self) -> bool {
+        self.listed.len() >= self.cap
+    }
+
+    /// `Ok` if nothing was recorded, else `INVALID_ARGUMENT` with the list
+    /// (and, when some were left out, a last entry saying how many).
+    pub fn into_result(self) -> Result<(), ApiError> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        let mut listed = self.listed;
+        if self.omitted > 0 {
+            listed.push(FieldViolation::new(
+                "request",
+                format!(
+                    "{} more problems not listed (this server lists at most {}: --max-violations)",
+                    self.omitted, self.cap
+                ),
+            ));
+        }
+        Err(ApiError::InvalidArgument(listed))
+    }
 }
 
 impl ApiError {
@@ -87,6 +159,11 @@ impl From<ApiError> for Status {
             ApiError::LimitExceeded(violation) => {
                 bad_request(Code::ResourceExhausted, message, &[violation])
             }
+            ApiError::Busy { retry_after, .. } => {
+                let mut details = ErrorDetails::new();
+                details.set_retry_info(Some(retry_after));
+                Status::with_error_details(Code::ResourceExhausted, message, details)
+            }
             ApiError::NotFound(_) => Status::not_found(message),
             ApiError::FailedPrecondition(_) => Status::failed_precondition(message),
             ApiError::Internal(_) => Status::internal(message),
@@ -117,5 +194,35 @@ mod tests {
         let details = status.get_error_details();
         let bad = details.bad_request().unwrap();
         assert_eq!(bad.field_violations[0].field, "horizon");
+    }
+
+    #[test]
+    fn violations_beyond_the_cap_are_counted_not_listed() {
+        let mut violations = Violations::new(3);
+        for i in 0..10 {
+            violations.push(FieldViolation::new(format!("levels[{i}]"), "bad"));
+        }
+        assert!(violations.is_full());
+        let Err(ApiError::InvalidArgument(listed)) = violations.into_result() else {
+            panic!("violations make an error");
+        };
+        assert_eq!(listed.len(), 4);
+        assert!(listed[3].description.starts_with("7 more problems"));
+        assert!(listed[3].description.contains("--max-violations"));
+    }
+
+    #[test]
+    fn busy_carries_retry_info() {
+        let status: Status = ApiError::Busy {
+            message: "full".into(),
+            retry_after: std::time::Duration::from_millis(250),
+        }
+        .into();
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        let retry = status.get_error_details().retry_info().cloned().unwrap();
+        assert_eq!(
+            retry.retry_delay,
+            Some(std::time::Duration::from_millis(250))
+        );
     }
 }

@@ -5,7 +5,7 @@
 //! - [`config`]: flags and environment.
 //! - [`server`]: start-up, the tonic router, health, reflection, shutdown.
 //! - [`service`]: the four gRPC services.
-//! - [`validate`]: request checks before any plugin sees a request.
+//! - [`validate`], [`limits`]: request checks before any plugin sees a request.
 //! - [`plugin`]: loading libraries and the registry of loaded models.
 //! - [`dataset`], [`period`]: reference series and period labels.
 //! - [`error`], [`model_info`], [`telemetry`]: statuses, model descriptions, logs.
@@ -16,6 +16,7 @@ pub mod config;
 pub mod dataset;
 pub mod deadline;
 pub mod error;
+pub mod limits;
 pub mod model_info;
 pub mod model_pool;
 pub mod period;

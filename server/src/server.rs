@@ -108,7 +108,7 @@ pub async fn run(
         call_timeout: std::time::Duration::from_millis(config.call_timeout_ms),
         admin,
         reloader,
-        models: crate::model_pool::ModelPool::per_core().map_err(StartError::Threads)?,
+        models: crate::model_pool::ModelPool::start(config.pool()).map_err(StartError::Threads)?,
     });
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -162,18 +162,28 @@ pub async fn run(
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_alpha)
+        // One message-size setting for every service and both directions:
+        // no answer can grow past what a caller could send.
         .add_service(
             ForecastServiceServer::new(ForecastApi::new(Arc::clone(&state)))
-                .max_decoding_message_size(limit),
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
         )
         .add_service(
             RiskServiceServer::new(RiskApi::new(Arc::clone(&state)))
-                .max_decoding_message_size(limit),
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
         )
-        .add_service(ModelServiceServer::new(ModelApi::new(Arc::clone(&state))))
-        .add_service(DatasetServiceServer::new(DatasetApi::new(Arc::clone(
-            &state,
-        ))))
+        .add_service(
+            ModelServiceServer::new(ModelApi::new(Arc::clone(&state)))
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
+        )
+        .add_service(
+            DatasetServiceServer::new(DatasetApi::new(Arc::clone(&state)))
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
+        )
         // Our own listener (to report the bound port), so tonic's nodelay
         // setting does not apply: without TCP_NODELAY, small responses wait
         // on delayed ACKs (~40 ms a call).

@@ -13,30 +13,14 @@ use stratus_plugin::wire;
 use stratus_proto::v1::{ForecastRequest, RiskRequest, Series, forecast_request};
 
 use crate::dataset::DatasetCatalog;
-use crate::error::{ApiError, FieldViolation};
+use crate::error::{ApiError, FieldViolation, Violations};
+pub use crate::limits::Limits;
+use crate::limits::{MAX_ABS_VALUE, MAX_LEVEL, shown};
 use crate::period::{Cadence, Period};
 use crate::plugin::{LoadedModel, PluginRegistry};
 
 /// Interval coverages used when a request gives none.
 pub const DEFAULT_LEVELS: [f64; 2] = [80.0, 95.0];
-
-/// Server-side limits on a request's size.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Largest accepted `horizon`.
-    pub max_horizon: u32,
-    /// Most observations accepted in one series.
-    pub max_observations: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_horizon: 100,
-            max_observations: 100_000,
-        }
-    }
-}
 
 /// What request validation needs to look things up.
 #[derive(Debug, Clone, Copy)]
@@ -81,6 +65,7 @@ pub fn forecast(
     prefix: &str,
 ) -> Result<ValidForecast, ApiError> {
     let field = |name: &str| format!("{prefix}{name}");
+    check_forecast_sizes(&request, ctx.limits, prefix)?;
     let model = resolve(request.model.as_ref(), ctx.registry, prefix)?;
     if model.kind() != wire::ModelKind::Forecast {
         return Err(ApiError::FailedPrecondition(format!(
@@ -106,8 +91,9 @@ pub fn forecast(
             .and_then(|d| d.series.clone())
             .ok_or_else(|| {
                 ApiError::NotFound(format!(
-                    "{}: no dataset '{name}' (available: {})",
+                    "{}: no dataset '{}' (available: {})",
                     field("dataset"),
+                    shown(&name),
                     ctx.datasets.names().join(", ")
                 ))
             })?,
@@ -119,18 +105,10 @@ pub fn forecast(
         }
     };
 
-    let mut violations = Vec::new();
+    let mut violations = Violations::new(ctx.limits.max_violations);
     let checked = check_series(&series, prefix, "series", ctx.limits, &mut violations)?;
     if horizon == 0 {
         violations.push(FieldViolation::new(field("horizon"), "must be at least 1"));
-    } else if horizon > ctx.limits.max_horizon {
-        return Err(ApiError::LimitExceeded(FieldViolation::new(
-            field("horizon"),
-            format!(
-                "{horizon} is above this server's limit of {}",
-                ctx.limits.max_horizon
-            ),
-        )));
     }
     let levels = check_levels(&levels, prefix, "levels", &mut violations);
     let params = check_params(
@@ -140,9 +118,7 @@ pub fn forecast(
         "params",
         &mut violations,
     );
-    if !violations.is_empty() {
-        return Err(ApiError::InvalidArgument(violations));
-    }
+    violations.into_result()?;
     let Some((cadence, last)) = checked else {
         return Err(ApiError::Internal(
             "series passed validation without a cadence".into(),
@@ -168,6 +144,7 @@ pub fn forecast(
 
 /// Validates a risk request, except `demand` (see [`ValidRisk`]).
 pub fn risk(request: &RiskRequest, ctx: Context<'_>) -> Result<ValidRisk, ApiError> {
+    check_risk_sizes(request, ctx.limits)?;
     let model = resolve(request.model.as_ref(), ctx.registry, "")?;
     if model.kind() != wire::ModelKind::Risk {
         return Err(ApiError::FailedPrecondition(format!(
@@ -175,7 +152,7 @@ pub fn risk(request: &RiskRequest, ctx: Context<'_>) -> Result<ValidRisk, ApiErr
             model.description.name
         )));
     }
-    let mut violations = Vec::new();
+    let mut violations = Violations::new(ctx.limits.max_violations);
     let inputs = &model.description.inputs;
     for (name, value) in sorted(&request.indicators) {
         let field = format!("indicators[{name}]");
@@ -210,9 +187,7 @@ pub fn risk(request: &RiskRequest, ctx: Context<'_>) -> Result<ValidRisk, ApiErr
         "params",
         &mut violations,
     );
-    if !violations.is_empty() {
-        return Err(ApiError::InvalidArgument(violations));
-    }
+    violations.into_result()?;
     Ok(ValidRisk {
         model,
         input: wire::RiskInput {
@@ -222,6 +197,143 @@ pub fn risk(request: &RiskRequest, ctx: Context<'_>) -> Result<ValidRisk, ApiErr
             params,
         },
     })
+}
+
+/// The counts and string lengths of a forecast request, checked before
+/// anything is looked up or built from them.
+fn check_forecast_sizes(
+    request: &ForecastRequest,
+    limits: Limits,
+    prefix: &str,
+) -> Result<(), ApiError> {
+    let field = |name: &str| format!("{prefix}{name}");
+    if let Some(model) = &request.model {
+        string_within(&model.name, limits, || field("model.name"))?;
+        string_within(&model.version, limits, || field("model.version"))?;
+    }
+    if let Some(forecast_request::Source::Dataset(name)) = &request.source {
+        string_within(name, limits, || field("dataset"))?;
+    }
+    string_within(&request.request_id, limits, || field("request_id"))?;
+    if request.horizon > limits.max_horizon {
+        return Err(ApiError::LimitExceeded(FieldViolation::new(
+            field("horizon"),
+            format!(
+                "{} is above this server's limit of {} (--max-horizon)",
+                request.horizon, limits.max_horizon
+            ),
+        )));
+    }
+    at_most(
+        request.levels.len(),
+        limits.max_levels,
+        "levels",
+        "--max-levels",
+        || field("levels"),
+    )?;
+    let intervals =
+        u64::from(request.horizon) * request.levels.len().max(DEFAULT_LEVELS.len()) as u64;
+    if intervals > limits.max_answer_intervals {
+        return Err(ApiError::LimitExceeded(FieldViolation::new(
+            field("levels"),
+            format!(
+                "horizon {} × {} levels asks for {intervals} intervals per path, above this server's limit of {} (--max-answer-intervals)",
+                request.horizon,
+                request.levels.len(),
+                limits.max_answer_intervals
+            ),
+        )));
+    }
+    check_map_keys(
+        request.params.keys(),
+        limits,
+        limits.max_params,
+        "--max-params",
+        &field("params"),
+    )
+}
+
+/// The counts and string lengths of a risk request (its `demand` forecast
+/// is checked as a forecast when it runs).
+fn check_risk_sizes(request: &RiskRequest, limits: Limits) -> Result<(), ApiError> {
+    if let Some(model) = &request.model {
+        string_within(&model.name, limits, || "model.name".into())?;
+        string_within(&model.version, limits, || "model.version".into())?;
+    }
+    string_within(&request.subject, limits, || "subject".into())?;
+    check_map_keys(
+        request.indicators.keys(),
+        limits,
+        limits.max_indicators,
+        "--max-indicators",
+        "indicators",
+    )?;
+    check_map_keys(
+        request.series.keys(),
+        limits,
+        limits.max_series,
+        "--max-series",
+        "series",
+    )?;
+    check_map_keys(
+        request.params.keys(),
+        limits,
+        limits.max_params,
+        "--max-params",
+        "params",
+    )
+}
+
+/// A map's size and the length of each key.
+fn check_map_keys<'a>(
+    keys: impl ExactSizeIterator<Item = &'a String>,
+    limits: Limits,
+    most: usize,
+    flag: &str,
+    field: &str,
+) -> Result<(), ApiError> {
+    at_most(keys.len(), most, "entries", flag, || field.to_owned())?;
+    for key in keys {
+        string_within(key, limits, || format!("{field}[{}]", shown(key)))?;
+    }
+    Ok(())
+}
+
+/// `RESOURCE_EXHAUSTED` naming `flag` when `count` is above `most`.
+fn at_most(
+    count: usize,
+    most: usize,
+    what: &str,
+    flag: &str,
+    field: impl FnOnce() -> String,
+) -> Result<(), ApiError> {
+    if count <= most {
+        return Ok(());
+    }
+    Err(ApiError::LimitExceeded(FieldViolation::new(
+        field(),
+        format!("{count} {what} is above this server's limit of {most} ({flag})"),
+    )))
+}
+
+/// `RESOURCE_EXHAUSTED` when a caller's string is longer than
+/// `--max-string-bytes`.
+fn string_within(
+    text: &str,
+    limits: Limits,
+    field: impl FnOnce() -> String,
+) -> Result<(), ApiError> {
+    if text.len() <= limits.max_string_bytes {
+        return Ok(());
+    }
+    Err(ApiError::LimitExceeded(FieldViolation::new(
+        field(),
+        format!(
+            "a string of {} bytes is above this server's limit of {} (--max-string-bytes)",
+            text.len(),
+            limits.max_string_bytes
+        ),
+    )))
 }
 
 fn resolve(
@@ -252,20 +364,20 @@ fn check_series(
     prefix: &str,
     name: &str,
     limits: Limits,
-    violations: &mut Vec<FieldViolation>,
+    violations: &mut Violations,
 ) -> Result<Option<(Cadence, Period)>, ApiError> {
     const MAX_REPORTED: usize = 10;
     let observations = &series.observations;
-    if observations.len() > limits.max_observations {
-        return Err(ApiError::LimitExceeded(FieldViolation::new(
-            format!("{prefix}{name}.observations"),
-            format!(
-                "{} observations is above this server's limit of {}",
-                observations.len(),
-                limits.max_observations
-            ),
-        )));
-    }
+    let path = |part: &str| format!("{prefix}{name}.{part}");
+    at_most(
+        observations.len(),
+        limits.max_observations,
+        "observations",
+        "--max-observations",
+        || path("observations"),
+    )?;
+    string_within(&series.name, limits, || path("name"))?;
+    string_within(&series.unit, limits, || path("unit"))?;
     let start = violations.len();
     let Some(cadence) = Cadence::from_api(series.frequency) else {
         violations.push(FieldViolation::new(
@@ -283,14 +395,23 @@ fn check_series(
     }
     let mut previous: Option<Period> = None;
     for (i, observation) in observations.iter().enumerate() {
-        if violations.len() - start >= MAX_REPORTED {
+        if violations.len() - start >= MAX_REPORTED || violations.is_full() {
             break;
         }
         let at = |part: &str| format!("{prefix}{name}.observations[{i}].{part}");
+        string_within(&observation.period, limits, || at("period"))?;
         if !observation.value.is_finite() {
             violations.push(FieldViolation::new(
                 at("value"),
                 format!("{} is not a finite number", observation.value),
+            ));
+        } else if observation.value.abs() > MAX_ABS_VALUE {
+            violations.push(FieldViolation::new(
+                at("value"),
+                format!(
+                    "{:e} is beyond the accepted magnitude of {MAX_ABS_VALUE:e}; rescale the series (e.g. report in billions)",
+                    observation.value
+                ),
             ));
         }
         let Some(period) = cadence.parse(&observation.period) else {
@@ -298,7 +419,7 @@ fn check_series(
                 at("period"),
                 format!(
                     "'{}' is not a {cadence} period ({})",
-                    observation.period,
+                    shown(&observation.period),
                     cadence.format_hint()
                 ),
             ));
@@ -331,23 +452,20 @@ fn check_series(
     })
 }
 
-fn check_levels(
-    levels: &[f64],
-    prefix: &str,
-    name: &str,
-    violations: &mut Vec<FieldViolation>,
-) -> Vec<f64> {
+fn check_levels(levels: &[f64], prefix: &str, name: &str, violations: &mut Violations) -> Vec<f64> {
     if levels.is_empty() {
         return DEFAULT_LEVELS.to_vec();
     }
     let mut valid = Vec::with_capacity(levels.len());
     for (i, &level) in levels.iter().enumerate() {
-        if level.is_finite() && level > 0.0 && level < 100.0 {
+        if level.is_finite() && level > 0.0 && level <= MAX_LEVEL {
             valid.push(level);
         } else {
             violations.push(FieldViolation::new(
                 format!("{prefix}{name}[{i}]"),
-                format!("{level} is not a coverage in percent strictly between 0 and 100"),
+                format!(
+                    "{level} is not a coverage in percent above 0 and at most {MAX_LEVEL} (wider intervals are unbounded)"
+                ),
             ));
         }
     }
@@ -361,7 +479,7 @@ fn check_params(
     specs: &[wire::ParamSpec],
     prefix: &str,
     field: &str,
-    violations: &mut Vec<FieldViolation>,
+    violations: &mut Violations,
 ) -> HashMap<String, f64> {
     for (name, value) in sorted(given) {
         let at = format!("{prefix}{field}[{name}]");
@@ -388,12 +506,7 @@ fn check_params(
         .collect()
 }
 
-fn check_value(
-    value: f64,
-    spec: &wire::ParamSpec,
-    field: &str,
-    violations: &mut Vec<FieldViolation>,
-) {
+fn check_value(value: f64, spec: &wire::ParamSpec, field: &str, violations: &mut Violations) {
     if !value.is_finite() {
         violations.push(FieldViolation::new(
             field,

@@ -234,10 +234,44 @@ impl Server {
         assert!(status.success(), "kill -{name} failed");
     }
 
+    /// The server's peak resident memory so far, in MiB (`VmHWM` in
+    /// /proc/PID/status).
+    pub fn peak_rss_mib(&self) -> f64 {
+        proc_status_kib(self.child.id(), "VmHWM:") / 1024.0
+    }
+
+    /// CPU time the server has used so far (user + system), from
+    /// /proc/PID/stat.
+    pub fn cpu_time(&self) -> Duration {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command name (which may hold spaces) start at ')'.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        let ticks: u64 = fields
+            .get(11..13)
+            .map(|f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum())
+            .unwrap_or(0);
+        // The kernel reports in clock ticks of 1/100 s on Linux.
+        Duration::from_millis(ticks * 10)
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
+}
+
+/// A `KiB` figure from /proc/PID/status (0 if the process is gone).
+pub fn proc_status_kib(pid: u32, key: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix(key))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0)
 }
 
 impl Drop for Server {

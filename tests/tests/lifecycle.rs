@@ -348,7 +348,12 @@ async fn a_slow_plugin_hits_the_deadline_and_health_checks_still_answer() {
 async fn models_stuck_on_every_model_thread_do_not_block_another_model() {
     let server = Server::start(ServerOptions {
         plugins: vec![FAULTY, NAIVE],
-        args: vec!["--call-timeout-ms=3000".into()],
+        args: vec![
+            "--call-timeout-ms=3000".into(),
+            // Stalls count after 200 ms here (default: seconds), so the
+            // added thread comes well before the stuck calls end.
+            "--stall-after-ms=200".into(),
+        ],
         ..Default::default()
     });
     let client = server.client().await;

@@ -105,14 +105,16 @@ impl ForecastModel for Canalys {
         } else {
             0
         };
-        forecast_values(
+        let output = forecast_values(
             &history,
             per_year,
             season,
             input.horizon as usize,
             &input.levels,
             options,
-        )
+        )?;
+        stratus_plugin::output::ensure_representable(&output)?;
+        Ok(output)
     }
 }
 

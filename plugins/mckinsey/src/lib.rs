@@ -85,7 +85,7 @@ impl ForecastModel for McKinsey {
             .observations
             .first()
             .map_or(0.0, |o| year_of(&o.period, per_year));
-        size(
+        let output = size(
             &y,
             per_year,
             start_year,
@@ -93,7 +93,9 @@ impl ForecastModel for McKinsey {
             &input.levels,
             pinned,
             scenarios,
-        )
+        )?;
+        stratus_plugin::output::ensure_representable(&output)?;
+        Ok(output)
     }
 }
 
@@ -139,8 +141,16 @@ fn size(
 
     let t: Vec<f64> = (0..y.len()).map(|i| i as f64 / per_year).collect();
     let (t_last, y_last) = (t[t.len() - 1], y[y.len() - 1]);
-    let fitted = curve::fit(&t, y, pinned)
-        .ok_or_else(|| ModelError::internal("the S-curve fit did not converge"))?;
+    // Every fit starts from three guesses; when none converges the series
+    // has no S-shape the curve can follow (it swings wildly, say): that is
+    // the input's doing, told to the caller, not a failure of the model.
+    let fitted = curve::fit(&t, y, pinned).ok_or_else(|| {
+        ModelError::invalid(
+            "series.observations",
+            "no S-curve fits this series (the fit did not converge from any start); \
+             mckinsey suits series that grow towards a ceiling; try canalys or naive",
+        )
+    })?;
     let dof = (y.len() as f64 - if pinned.is_some() { 2.0 } else { 3.0 }).max(1.0);
     let sigma2 = fitted.sse / dof;
     let mut notes = vec![

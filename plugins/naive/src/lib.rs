@@ -79,7 +79,7 @@ impl ForecastModel for Naive {
                     .collect(),
             })
             .collect();
-        Ok(wire::ForecastOutput {
+        let output = wire::ForecastOutput {
             points,
             fitted: fit
                 .fitted
@@ -91,7 +91,9 @@ impl ForecastModel for Naive {
                 "Intervals assume normal, independent one-step errors.".into(),
             ],
             ..Default::default()
-        })
+        };
+        stratus_plugin::output::ensure_representable(&output)?;
+        Ok(output)
     }
 }
 

@@ -21,6 +21,7 @@ pub mod export;
 pub mod growth;
 pub mod input;
 mod model;
+pub mod output;
 pub mod stats;
 
 pub use error::{ErrorCode, ModelError};

@@ -10,7 +10,7 @@ use stratus_proto::v1::forecast_service_server::ForecastService;
 use stratus_proto::v1::{ForecastPoint, ForecastRequest, ForecastResponse, Interval, Scenario};
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{AppState, Offload, invoke, offload};
+use super::{AppState, invoke, offload};
 use crate::deadline::Budget;
 use crate::error::ApiError;
 use crate::model_info::{self, Detail};
@@ -179,15 +179,18 @@ async fn run_batch(
         .iter_mut()
         .map(|p| (Arc::clone(&p.model), std::mem::take(&mut p.call)))
         .collect();
-    let batch = offload(state, budget, move || {
+    let batch = offload(state, budget, move |status| {
+        // Stop between items once nobody waits: a batch of long series is
+        // many seconds of work.
         calls
             .into_iter()
-            .map(|(model, request)| model.invoke(&request))
+            .map_while(|(model, request)| (!status.abandoned()).then(|| model.invoke(&request)))
             .collect::<Vec<_>>()
     });
     let mut out = Vec::with_capacity(prepared.len() + 1);
     match batch.await {
         Ok(answers) => {
+            let unanswered = prepared.len() - answers.len().min(prepared.len());
             for (p, answer) in prepared.into_iter().zip(answers) {
                 let id = p.request_id.clone();
                 let result = answer.and_then(|response| finish(p, response));
@@ -197,11 +200,16 @@ async fn run_batch(
                     return out;
                 }
             }
+            if unanswered > 0 {
+                // The batch stopped early because its deadline passed: say
+                // so rather than end the stream as if all were answered.
+                out.push(Err(Status::deadline_exceeded(format!(
+                    "{unanswered} stream requests were not run: the call's deadline passed (the caller's deadline or --call-timeout-ms)"
+                ))));
+                return out;
+            }
         }
-        Err(Offload::Lost(join)) => out.push(Err(Status::internal(format!("a batch of model calls did not complete: {join}")))),
-        Err(Offload::Late(_)) => out.push(Err(Status::deadline_exceeded(
-            "a batch of stream requests did not finish within the call budget (the caller's deadline or --call-timeout-ms)",
-        ))),
+        Err(failed) => out.push(Err(failed.into_error("a batch of stream requests").into())),
     }
     out.extend(failure.map(Err));
     out
@@ -335,6 +343,10 @@ impl ForecastService for ForecastApi {
 }
 
 fn with_request_id(status: Status, request_id: &str) -> Status {
-    let message = format!("request_id '{request_id}': {}", status.message());
+    let message = format!(
+        "request_id '{}': {}",
+        crate::limits::shown(request_id),
+        status.message()
+    );
     Status::with_details(status.code(), message, status.details().to_vec().into())
 }

@@ -18,6 +18,7 @@ use stratus_plugin::wire;
 use crate::dataset::DatasetCatalog;
 use crate::deadline::Budget;
 use crate::error::ApiError;
+use crate::model_pool::CallStatus;
 use crate::plugin::{LoadedModel, PluginRegistry};
 use crate::validate::{Context, Limits};
 
@@ -52,22 +53,52 @@ impl AppState {
 
 /// Why model work gave no result.
 enum Offload {
-    /// The budget's deadline passed first (the work runs on, unwatched).
+    /// The budget's deadline passed first (a call already running goes on,
+    /// unwatched; one still queued is dropped unrun).
     Late(std::time::Duration),
     /// The work panicked or was abandoned.
     Lost(crate::model_pool::CallLost),
+    /// The model pool's queue is full.
+    Full(crate::model_pool::PoolFull),
+}
+
+/// How long a caller refused for a full queue is asked to wait: about the
+/// time a queue of ordinary calls takes to drain.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
+
+impl Offload {
+    /// The status for work that gave no result, for calls whose error names
+    /// no single model (stream batches).
+    fn into_error(self, what: &str) -> ApiError {
+        match self {
+            Offload::Lost(lost) => ApiError::Internal(format!("{what} did not complete: {lost}")),
+            Offload::Late(waited) => ApiError::DeadlineExceeded(format!(
+                "{what} did not finish within {waited:?} (the caller's deadline or this server's --call-timeout-ms)"
+            )),
+            Offload::Full(full) => ApiError::Busy {
+                message: format!("the server is at capacity: {full}; retry shortly"),
+                retry_after: RETRY_AFTER,
+            },
+        }
+    }
 }
 
 /// Runs model work on the model pool, so a slow model cannot stall the async
 /// workers that serve other calls and health checks, and waits for it at
-/// most until the budget's deadline.
+/// most until the budget's deadline. Work still queued when the caller
+/// leaves is dropped unrun.
 async fn offload<T: Send + 'static>(
     state: &AppState,
     budget: Budget,
-    work: impl FnOnce() -> T + Send + 'static,
+    work: impl FnOnce(&CallStatus<'_>) -> T + Send + 'static,
 ) -> Result<T, Offload> {
     let started = tokio::time::Instant::now();
-    match tokio::time::timeout_at(budget.call_deadline(), state.models.run(work)).await {
+    let deadline = budget.call_deadline();
+    let call = state
+        .models
+        .run(deadline.into_std(), work)
+        .map_err(Offload::Full)?;
+    match tokio::time::timeout_at(deadline, call).await {
         Ok(done) => done.map_err(Offload::Lost),
         Err(_) => Err(Offload::Late(started.elapsed())),
     }
@@ -84,14 +115,13 @@ async fn invoke(
 ) -> Result<wire::InvokeResponse, ApiError> {
     let task_model = Arc::clone(model);
     let name = &model.description.name;
-    match offload(state, budget, move || task_model.invoke(&request)).await {
+    match offload(state, budget, move |_| task_model.invoke(&request)).await {
         Ok(answer) => answer,
         Err(Offload::Lost(e)) => {
             Err(model.failed(format!("model '{name}' call did not complete: {e}")))
         }
-        Err(Offload::Late(waited)) => Err(ApiError::DeadlineExceeded(format!(
-            "model '{name}' {} did not answer within {waited:?} (the caller's deadline or this server's --call-timeout-ms)",
-            model.description.version
-        ))),
+        Err(late_or_full) => {
+            Err(late_or_full.into_error(&format!("model '{name}' {}", model.description.version)))
+        }
     }
 }

@@ -1,0 +1,86 @@
+//! Checks a model runs on its own answer before returning it.
+//!
+//! A model's arithmetic can leave the range of `f64` on input the server
+//! accepts (every value is bounded, but a series that swings by a factor of
+//! 1e200 between periods has a log-volatility whose 99.9999% interval is
+//! `exp(1000)`). That is the request's doing, not the model's: it must reach
+//! the caller as `INVALID_ARGUMENT` saying what to change, not as a model
+//! failure counted against the model.
+
+use crate::{ModelError, wire};
+
+/// `Ok` if every mean and interval bound in `output` is finite; otherwise an
+/// invalid-argument error on `series.observations` naming the step and level
+/// that overflowed and what the caller can do.
+pub fn ensure_representable(output: &wire::ForecastOutput) -> Result<(), ModelError> {
+    let paths = std::iter::once(("the forecast", &output.points)).chain(
+        output
+            .scenarios
+            .iter()
+            .map(|s| (s.name.as_str(), &s.points)),
+    );
+    for (path, points) in paths {
+        for (step, point) in points.iter().enumerate() {
+            let step = step + 1;
+            if !point.mean.is_finite() {
+                return Err(out_of_range(format!("{path}'s mean at step {step}")));
+            }
+            if let Some(interval) = point
+                .intervals
+                .iter()
+                .find(|i| !(i.lower.is_finite() && i.upper.is_finite()))
+            {
+                return Err(out_of_range(format!(
+                    "{path}'s {}% interval at step {step}",
+                    interval.level
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn out_of_range(what: String) -> ModelError {
+    ModelError::invalid(
+        "series.observations",
+        format!(
+            "the series swings so widely that {what} is beyond the range of a double; \
+             ask for a shorter horizon or a lower level, or check the series' units"
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(mean: f64, upper: f64) -> wire::ForecastPoint {
+        wire::ForecastPoint {
+            mean,
+            growth: 0.0,
+            intervals: vec![wire::Interval {
+                level: 95.0,
+                lower: 0.0,
+                upper,
+            }],
+        }
+    }
+
+    #[test]
+    fn finite_answers_pass_and_overflow_names_step_and_level() {
+        let mut output = wire::ForecastOutput {
+            points: vec![point(1.0, 2.0), point(1.0, f64::INFINITY)],
+            ..Default::default()
+        };
+        let error = ensure_representable(&output).unwrap_err();
+        assert_eq!(error.code, crate::ErrorCode::InvalidArgument);
+        assert_eq!(error.field, "series.observations");
+        assert!(
+            error.message.contains("95% interval at step 2"),
+            "{}",
+            error.message
+        );
+        output.points[1] = point(1.0, 3.0);
+        assert!(ensure_representable(&output).is_ok());
+    }
+}
