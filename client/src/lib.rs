@@ -27,7 +27,7 @@ use stratus_proto::v1::dataset_service_client::DatasetServiceClient;
 use stratus_proto::v1::forecast_service_client::ForecastServiceClient;
 use stratus_proto::v1::model_service_client::ModelServiceClient;
 use stratus_proto::v1::risk_service_client::RiskServiceClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Status, Streaming};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -50,6 +50,16 @@ pub enum ConnectError {
         /// The parse error.
         source: tonic::transport::Error,
     },
+    /// A TLS file could not be read.
+    #[error("cannot read {what} {path}: {source}")]
+    TlsFile {
+        /// Which file (`--ca`, `--cert`, `--key`).
+        what: &'static str,
+        /// Its path.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
     /// Nothing answered there.
     #[error("cannot connect to {url}: {source}; is stratus-server running there?")]
     Unreachable {
@@ -60,6 +70,52 @@ pub enum ConnectError {
     },
 }
 
+/// TLS settings for `https://` servers: the CA to trust (default: the public
+/// web PKI roots) and, for servers that demand one (mutual TLS), a client
+/// certificate and key. All PEM.
+#[derive(Debug, Clone, Default)]
+pub struct TlsOptions {
+    /// PEM CA certificate(s) to trust instead of the public roots.
+    pub ca: Option<Vec<u8>>,
+    /// PEM client certificate and its key.
+    pub identity: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl TlsOptions {
+    /// Reads the PEM files named (any may be absent).
+    pub fn from_files(
+        ca: Option<&std::path::Path>,
+        cert: Option<&std::path::Path>,
+        key: Option<&std::path::Path>,
+    ) -> Result<Self, ConnectError> {
+        let read = |what: &'static str, path: &std::path::Path| {
+            std::fs::read(path).map_err(|source| ConnectError::TlsFile {
+                what,
+                path: path.display().to_string(),
+                source,
+            })
+        };
+        let ca = ca.map(|p| read("--ca", p)).transpose()?;
+        let identity = match (cert, key) {
+            (Some(cert), Some(key)) => Some((read("--cert", cert)?, read("--key", key)?)),
+            _ => None,
+        };
+        Ok(Self { ca, identity })
+    }
+
+    fn config(&self) -> ClientTlsConfig {
+        let mut config = ClientTlsConfig::new();
+        config = match &self.ca {
+            Some(ca) => config.ca_certificate(Certificate::from_pem(ca)),
+            None => config.with_webpki_roots(),
+        };
+        if let Some((cert, key)) = &self.identity {
+            config = config.identity(Identity::from_pem(cert, key));
+        }
+        config
+    }
+}
+
 /// One connection to a Stratus server, shared by all services. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct StratusClient {
@@ -67,14 +123,26 @@ pub struct StratusClient {
 }
 
 impl StratusClient {
-    /// Connects to `url` (e.g. `http://127.0.0.1:50051`).
+    /// Connects to `url` (e.g. `http://127.0.0.1:50051`; `https://` uses
+    /// TLS with the public roots).
     pub async fn connect(url: impl Into<String>) -> Result<Self, ConnectError> {
+        Self::connect_with(url, &TlsOptions::default()).await
+    }
+
+    /// Connects to `url`; an `https://` URL uses TLS with `tls`.
+    pub async fn connect_with(
+        url: impl Into<String>,
+        tls: &TlsOptions,
+    ) -> Result<Self, ConnectError> {
         let url = url.into();
-        let endpoint =
-            Endpoint::from_shared(url.clone()).map_err(|source| ConnectError::InvalidUrl {
-                url: url.clone(),
-                source,
-            })?;
+        let invalid = |source| ConnectError::InvalidUrl {
+            url: url.clone(),
+            source,
+        };
+        let mut endpoint = Endpoint::from_shared(url.clone()).map_err(invalid)?;
+        if url.starts_with("https://") {
+            endpoint = endpoint.tls_config(tls.config()).map_err(invalid)?;
+        }
         let channel = endpoint
             .connect()
             .await

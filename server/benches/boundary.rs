@@ -51,8 +51,8 @@ pub fn compare(c: &mut Criterion, name: &str, model: &dyn ForecastModel, file: &
     let input = input(&model.description().params);
     let path = built_library(file);
     let copies = PrivateCopies::new().expect("temp dir");
-    let private = copies.copy_in(&path).expect("copy the library");
-    let opened = library::open(&path, &private).expect("load the library");
+    let copy = copies.copy_in(&path).expect("copy the library");
+    let opened = library::open(&path, copy).expect("load the library");
     let instance = opened.instantiate().expect("instantiate");
     let request = wire::InvokeRequest {
         call: Some(wire::invoke_request::Call::Forecast(input.clone())),

@@ -1,17 +1,38 @@
 //! Who may call admin RPCs (`ReloadModels`): a caller presenting the admin
-//! token as `authorization: Bearer <token>`, or anyone when the operator
-//! explicitly allowed unauthenticated admin calls on a loopback-only server.
-//! With neither configured, admin RPCs are refused.
+//! token as `authorization: Bearer <token>`, or a caller on this machine
+//! (loopback) when the operator explicitly allowed unauthenticated admin
+//! calls. With neither configured, admin RPCs are refused. Refusals are
+//! logged with the caller's address (at most one line per 10 s, with a
+//! count), so probing is visible without flooding the log.
+//!
+//! The token never crosses a network in clear text: the server refuses to
+//! start with a token on a non-loopback address without TLS.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
 
 use tonic::metadata::MetadataMap;
 
 use crate::error::ApiError;
+use crate::telemetry::Throttle;
 
 /// The admin policy, fixed at start.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct AdminPolicy {
     token: Option<String>,
     allow_unauthenticated: bool,
+    refusals: Arc<Throttle>,
+}
+
+impl Default for AdminPolicy {
+    fn default() -> Self {
+        Self {
+            token: None,
+            allow_unauthenticated: false,
+            refusals: Arc::new(Throttle::new(std::time::Duration::from_secs(10))),
+        }
+    }
 }
 
 impl std::fmt::Debug for AdminPolicy {
@@ -25,40 +46,77 @@ impl std::fmt::Debug for AdminPolicy {
 }
 
 impl AdminPolicy {
-    /// A policy from the configuration; unauthenticated admin is only
-    /// accepted on a loopback listener.
+    /// A policy from the configuration. `token` comes from `--admin-token`
+    /// (or its environment variable) or `token_file`. Refuses a token that
+    /// would travel in clear text: on a non-loopback `listen` without `tls`.
     pub fn new(
         token: Option<String>,
+        token_file: Option<&Path>,
         allow_unauthenticated: bool,
-        listen: std::net::SocketAddr,
+        listen: SocketAddr,
+        tls: bool,
     ) -> Result<Self, String> {
-        if allow_unauthenticated && !listen.ip().is_loopback() {
+        let token = match token_file {
+            Some(file) => Some(
+                std::fs::read_to_string(file)
+                    .map_err(|e| format!("cannot read --admin-token-file {}: {e}", file.display()))?
+                    .trim()
+                    .to_owned(),
+            ),
+            None => token,
+        }
+        .filter(|t| !t.is_empty());
+        if token.is_some() && !tls && !listen.ip().is_loopback() {
             return Err(format!(
-                "--allow-unauthenticated-admin is only accepted on a loopback address, not {listen}; set --admin-token instead"
+                "refusing to start: the admin token would cross the network in clear text on {listen}; \
+                 serve TLS (--tls-cert and --tls-key) or listen on a loopback address"
             ));
         }
         Ok(Self {
-            token: token.filter(|t| !t.is_empty()),
+            token,
             allow_unauthenticated,
+            ..Self::default()
         })
     }
 
-    /// Checks an admin call's credentials.
-    pub fn authorize(&self, metadata: &MetadataMap) -> Result<(), ApiError> {
+    /// Checks an admin call's credentials; `caller` is the peer's address.
+    pub fn authorize(
+        &self,
+        metadata: &MetadataMap,
+        caller: Option<SocketAddr>,
+    ) -> Result<(), ApiError> {
+        let result = self.decide(metadata, caller);
+        if let Err(error) = &result
+            && let Some(refused) = self.refusals.tick()
+        {
+            tracing::warn!(
+                caller = ?caller,
+                refused,
+                %error,
+                "admin call refused (logged at most once per 10 s; `refused` counts since the last line)"
+            );
+        }
+        result
+    }
+
+    fn decide(&self, metadata: &MetadataMap, caller: Option<SocketAddr>) -> Result<(), ApiError> {
         let presented = metadata
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
+        let local = caller.is_some_and(|addr| addr.ip().is_loopback());
         match (&self.token, presented) {
             (Some(token), Some(presented)) if constant_time_eq(token.as_bytes(), presented.as_bytes()) => Ok(()),
             (Some(_), Some(_)) => Err(ApiError::PermissionDenied("the admin token presented is not this server's".into())),
-            (Some(_), None) if self.allow_unauthenticated => Ok(()),
+            (_, None) if self.allow_unauthenticated && local => Ok(()),
             (Some(_), None) => Err(ApiError::Unauthenticated(
                 "admin call: send the admin token as `authorization: Bearer <token>` (stratus reload --admin-token)".into(),
             )),
-            (None, _) if self.allow_unauthenticated => Ok(()),
+            (None, _) if self.allow_unauthenticated => Err(ApiError::PermissionDenied(
+                "unauthenticated admin calls are accepted from this machine (loopback) only".into(),
+            )),
             (None, _) => Err(ApiError::PermissionDenied(
-                "admin calls are disabled: start the server with --admin-token, or --allow-unauthenticated-admin on loopback"
+                "admin calls are disabled: start the server with --admin-token-file, or --allow-unauthenticated-admin for callers on loopback"
                     .into(),
             )),
         }
@@ -83,26 +141,86 @@ mod tests {
         m
     }
 
+    const LOCAL: Option<SocketAddr> = Some(SocketAddr::new(
+        std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        40000,
+    ));
+    const REMOTE: Option<SocketAddr> = Some(SocketAddr::new(
+        std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 7)),
+        40000,
+    ));
+
+    fn policy(
+        token: Option<&str>,
+        open: bool,
+        listen: &str,
+        tls: bool,
+    ) -> Result<AdminPolicy, String> {
+        AdminPolicy::new(
+            token.map(str::to_owned),
+            None,
+            open,
+            listen.parse().unwrap(),
+            tls,
+        )
+    }
+
     #[test]
     fn the_token_is_required_and_checked() {
-        let loopback = "127.0.0.1:1".parse().unwrap();
-        let policy = AdminPolicy::new(Some("s3cret".into()), false, loopback).unwrap();
-        assert!(policy.authorize(&metadata(Some("Bearer s3cret"))).is_ok());
+        let policy = policy(Some("s3cret"), false, "127.0.0.1:1", false).unwrap();
+        assert!(
+            policy
+                .authorize(&metadata(Some("Bearer s3cret")), REMOTE)
+                .is_ok()
+        );
         assert!(matches!(
-            policy.authorize(&metadata(None)),
+            policy.authorize(&metadata(None), LOCAL),
             Err(ApiError::Unauthenticated(_))
         ));
         assert!(matches!(
-            policy.authorize(&metadata(Some("Bearer nope"))),
+            policy.authorize(&metadata(Some("Bearer nope")), LOCAL),
             Err(ApiError::PermissionDenied(_))
         ));
-        let closed = AdminPolicy::new(None, false, loopback).unwrap();
+        let closed = super::tests::policy(None, false, "127.0.0.1:1", false).unwrap();
         assert!(matches!(
-            closed.authorize(&metadata(None)),
+            closed.authorize(&metadata(None), LOCAL),
             Err(ApiError::PermissionDenied(_))
         ));
-        let open = AdminPolicy::new(None, true, loopback).unwrap();
-        assert!(open.authorize(&metadata(None)).is_ok());
-        assert!(AdminPolicy::new(None, true, "0.0.0.0:1".parse().unwrap()).is_err());
+    }
+
+    #[test]
+    fn unauthenticated_admin_is_for_callers_on_loopback_only() {
+        let open = policy(None, true, "0.0.0.0:1", false).unwrap();
+        assert!(open.authorize(&metadata(None), LOCAL).is_ok());
+        assert!(open.authorize(&metadata(None), REMOTE).is_err());
+        assert!(open.authorize(&metadata(None), None).is_err());
+    }
+
+    #[test]
+    fn a_token_never_travels_in_clear_text() {
+        let error = policy(Some("t"), false, "0.0.0.0:1", false).unwrap_err();
+        assert!(error.contains("clear text"), "{error}");
+        assert!(policy(Some("t"), false, "0.0.0.0:1", true).is_ok());
+        assert!(policy(Some("t"), false, "[::1]:1", false).is_ok());
+    }
+
+    #[test]
+    fn the_token_file_is_read_and_trimmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "s3cret\n").unwrap();
+        let policy = AdminPolicy::new(
+            None,
+            Some(&file),
+            false,
+            "127.0.0.1:1".parse().unwrap(),
+            false,
+        )
+        .unwrap();
+        assert!(
+            policy
+                .authorize(&metadata(Some("Bearer s3cret")), LOCAL)
+                .is_ok()
+        );
     }
 }

@@ -94,13 +94,59 @@ pub struct Config {
     #[arg(long, env = "STRATUS_MAX_STALL_THREADS", default_value_t = PoolConfig::default().max_stall_threads)]
     pub max_stall_threads: usize,
 
-    /// Token admin calls (ReloadModels) must present as `authorization: Bearer <token>`.
-    #[arg(long, env = "STRATUS_ADMIN_TOKEN", hide_env_values = true)]
+    /// Token admin calls (ReloadModels) must present as `authorization:
+    /// Bearer <token>`. Prefer --admin-token-file or the environment
+    /// variable: a command line is visible to every user of the machine.
+    #[arg(
+        long,
+        env = "STRATUS_ADMIN_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "admin_token_file"
+    )]
     pub admin_token: Option<String>,
 
-    /// Accept admin calls without a token; only allowed when listening on loopback.
+    /// File holding the admin token (surrounding whitespace ignored).
+    #[arg(long, env = "STRATUS_ADMIN_TOKEN_FILE", value_name = "FILE")]
+    pub admin_token_file: Option<PathBuf>,
+
+    /// Accept admin calls without a token from callers on loopback (this
+    /// machine) only.
     #[arg(long, env = "STRATUS_ALLOW_UNAUTHENTICATED_ADMIN")]
     pub allow_unauthenticated_admin: bool,
+
+    /// PEM certificate chain: serve TLS only (needs --tls-key).
+    #[arg(
+        long,
+        env = "STRATUS_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert.
+    #[arg(
+        long,
+        env = "STRATUS_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+
+    /// PEM CA certificate(s): also require and verify a client certificate
+    /// signed by one of them (mutual TLS). Needs --tls-cert.
+    #[arg(
+        long,
+        env = "STRATUS_TLS_CLIENT_CA",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_client_ca: Option<PathBuf>,
+
+    /// After SIGTERM/Ctrl-C, how long in-flight calls may take to finish
+    /// before the server exits anyway, in seconds. A second signal exits at
+    /// once.
+    #[arg(long, env = "STRATUS_DRAIN_TIMEOUT", default_value_t = 10)]
+    pub drain_timeout: u64,
 
     /// Do not watch the plugin folder; reload only on ReloadModels or SIGHUP.
     #[arg(long, env = "STRATUS_NO_WATCH")]
@@ -108,11 +154,78 @@ pub struct Config {
 
     /// Largest gRPC message accepted or sent, in bytes (every service, both
     /// directions).
-    #[arg(long, env = "STRATUS_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024)]
+    /// The default fits a 100,000-point monthly series.
+    #[arg(long, env = "STRATUS_MAX_MESSAGE_BYTES", default_value_t = 2 * 1024 * 1024)]
     pub max_message_bytes: usize,
+
+    /// Memory decoded requests may hold at once, across all calls, in MiB.
+    /// Each message is charged 32 times its size on the wire (the worst
+    /// expansion of decoding); one that does not fit is refused with
+    /// RESOURCE_EXHAUSTED and a retry delay before it is buffered.
+    #[arg(long, env = "STRATUS_REQUEST_MEMORY_MIB", default_value_t = 96)]
+    pub request_memory_mib: usize,
+
+    /// How long a request message may take to arrive whole once started
+    /// (and a call's first message once the call opens), in milliseconds.
+    #[arg(
+        long,
+        env = "STRATUS_MESSAGE_READ_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub message_read_timeout_ms: u64,
+
+    /// Most concurrent calls (HTTP/2 streams) on one connection.
+    #[arg(
+        long,
+        env = "STRATUS_MAX_STREAMS_PER_CONNECTION",
+        default_value_t = 100
+    )]
+    pub max_streams_per_connection: u32,
+
+    /// Most open client connections; further ones are closed at once.
+    #[arg(long, env = "STRATUS_MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+
+    /// How long a new connection may take to send the HTTP/2 preface (and,
+    /// with TLS, to finish the handshake), in milliseconds.
+    #[arg(long, env = "STRATUS_HEADER_READ_TIMEOUT_MS", default_value_t = 5_000)]
+    pub header_read_timeout_ms: u64,
+
+    /// Close a connection from which nothing (not even a keepalive
+    /// acknowledgement) has arrived for this long, in seconds.
+    #[arg(long, env = "STRATUS_IDLE_TIMEOUT_S", default_value_t = 300)]
+    pub idle_timeout_s: u64,
+
+    /// Interval of HTTP/2 keepalive pings to each client, in seconds
+    /// (0: none).
+    #[arg(long, env = "STRATUS_KEEPALIVE_INTERVAL_S", default_value_t = 60)]
+    pub keepalive_interval_s: u64,
+
+    /// How long a client may take to acknowledge a keepalive ping before
+    /// its connection is closed, in seconds.
+    #[arg(long, env = "STRATUS_KEEPALIVE_TIMEOUT_S", default_value_t = 20)]
+    pub keepalive_timeout_s: u64,
 }
 
 impl Config {
+    /// The request-body budget.
+    pub fn budget(&self) -> crate::request_budget::BudgetConfig {
+        crate::request_budget::BudgetConfig {
+            max_message_bytes: self.max_message_bytes,
+            request_memory_bytes: self.request_memory_mib * 1024 * 1024,
+            message_read_timeout: std::time::Duration::from_millis(self.message_read_timeout_ms),
+        }
+    }
+
+    /// What each accepted connection may cost.
+    pub fn connection_limits(&self) -> crate::transport::ConnectionLimits {
+        crate::transport::ConnectionLimits {
+            max_connections: self.max_connections,
+            header_read_timeout: std::time::Duration::from_millis(self.header_read_timeout_ms),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_s),
+        }
+    }
+
     /// How the model-call pool is sized.
     pub fn pool(&self) -> PoolConfig {
         PoolConfig {

@@ -10,6 +10,8 @@
 //! - [`dataset`], [`period`]: reference series and period labels.
 //! - [`error`], [`model_info`], [`telemetry`]: statuses, model descriptions, logs.
 //! - [`admin`], [`deadline`], [`reload`]: admin auth, call time budgets, reload triggers.
+//! - [`request_budget`], [`transport`], [`tls`]: what a request body and a
+//!   connection may cost; TLS and mTLS.
 
 pub mod admin;
 pub mod config;
@@ -22,8 +24,10 @@ pub mod model_pool;
 pub mod period;
 pub mod plugin;
 pub mod reload;
+pub mod request_budget;
 pub mod server;
 pub mod service;
 pub mod telemetry;
+pub mod tls;
 pub mod transport;
 pub mod validate;

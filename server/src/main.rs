@@ -1,4 +1,5 @@
-//! `stratus-server`: parse flags, set up logs, serve until SIGTERM or Ctrl-C.
+//! `stratus-server`: parse flags, set up logs, serve until SIGTERM or Ctrl-C
+//! (then drain, up to `--drain-timeout`); a second signal exits at once.
 
 use clap::Parser;
 use stratus_server::config::Config;
@@ -8,8 +9,24 @@ use stratus_server::{server, telemetry};
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     telemetry::init(config.log_format);
-    server::run(config, shutdown_signal()).await?;
-    Ok(())
+    let (first, first_signal) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = first.send(());
+        shutdown_signal().await;
+        tracing::warn!("second signal: exiting now, abandoning in-flight calls");
+        std::process::exit(130);
+    });
+    let served = server::run(config, async move {
+        let _ = first_signal.await;
+    })
+    .await;
+    // Exit without waiting for model threads still running abandoned calls
+    // (a drain that timed out leaves some).
+    match served {
+        Ok(()) => std::process::exit(0),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Completes on SIGTERM (how orchestrators stop a process) or Ctrl-C.

@@ -1,14 +1,21 @@
 //! What makes the registry rescan besides `ReloadModels`: changes in the
-//! plugin folder (file watch) and SIGHUP. Events are debounced, since copying
-//! a library into the folder fires several events and a half-written file
-//! would only be refused; a rescan that sees a half-written file refuses it
-//! (the old version keeps serving) and the next event's rescan picks up the
-//! finished one.
+//! plugin folder (file watch) and SIGHUP.
+//!
+//! The watch reacts to events that mark a file as finished or gone — closed
+//! after writing, renamed into (or out of) the folder, created, removed,
+//! re-permissioned — and not to the writes themselves, so a file still being
+//! written is not taken for finished just because its writer paused. Events
+//! are debounced, since deploying a library fires several. A rescan that
+//! still sees a half-written file (say, after its creation event) refuses it
+//! as truncated before mapping it (the old version, if any, keeps serving),
+//! and the close-write event at the end of the write triggers the rescan
+//! that loads the finished file.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify::{RecursiveMode, Watcher};
+use notify::event::{AccessKind, AccessMode, ModifyKind};
+use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::plugin::PluginRegistry;
@@ -73,6 +80,25 @@ fn lower_priority() {
 /// Quiet time after the last event before rescanning.
 const DEBOUNCE: Duration = Duration::from_millis(300);
 
+/// Whether a file event in the plugin folder calls for a rescan. Writes in
+/// progress (`Modify(Data)`) do not: their close-write event will. Nor do
+/// opens and read-only closes, which the rescan itself causes when it copies
+/// the libraries (they would make it rescan forever).
+fn triggers_rescan(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        EventKind::Create(_) | EventKind::Remove(_) => true,
+        // Any rename: into the folder brings a library, out of it removes one.
+        EventKind::Modify(ModifyKind::Name(_)) => true,
+        // Permissions or ownership changed: a library may have become readable.
+        EventKind::Modify(ModifyKind::Metadata(_)) => true,
+        EventKind::Modify(_) => false,
+        // Backends that cannot say what happened.
+        EventKind::Any | EventKind::Other => true,
+    }
+}
+
 /// Starts the rescan task and its triggers; the returned watcher must be
 /// kept alive for the file watch to continue.
 pub fn spawn(
@@ -86,7 +112,7 @@ pub fn spawn(
         let events = tx.clone();
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                if event.is_ok_and(|e| !e.kind.is_access()) {
+                if event.is_ok_and(|e| e.need_rescan() || triggers_rescan(&e.kind)) {
                     let _ = events.send("file change");
                 }
             })?;
@@ -129,4 +155,38 @@ pub fn spawn(
         }
     });
     Ok(watcher)
+}
+
+#[cfg(test)]
+mod tests {
+    use notify::event::{CreateKind, DataChange, MetadataKind, RemoveKind, RenameMode};
+
+    use super::*;
+
+    #[test]
+    fn finished_and_removed_files_trigger_a_rescan() {
+        for kind in [
+            EventKind::Access(AccessKind::Close(AccessMode::Write)),
+            EventKind::Create(CreateKind::File),
+            EventKind::Remove(RemoveKind::File),
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::Both)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::From)),
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::Permissions)),
+        ] {
+            assert!(triggers_rescan(&kind), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn writes_in_progress_and_the_scans_own_reads_do_not() {
+        for kind in [
+            EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+            EventKind::Access(AccessKind::Open(AccessMode::Any)),
+            EventKind::Access(AccessKind::Close(AccessMode::Read)),
+            EventKind::Access(AccessKind::Read),
+        ] {
+            assert!(!triggers_rescan(&kind), "{kind:?}");
+        }
+    }
 }

@@ -45,6 +45,9 @@ pub enum StartError {
     /// The admin settings are inconsistent.
     #[error("admin: {0}")]
     Admin(String),
+    /// A TLS file cannot be read.
+    #[error("tls: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     /// The model-call threads cannot be started.
     #[error("cannot start the model-call threads: {0}")]
     Threads(std::io::Error),
@@ -73,6 +76,17 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
+    // Settings that can be wrong are checked before anything is loaded.
+    let connection_limits = config.connection_limits();
+    let tls = crate::tls::server_config(&config, connection_limits.header_read_timeout)?;
+    let admin = crate::admin::AdminPolicy::new(
+        config.admin_token.clone(),
+        config.admin_token_file.as_deref(),
+        config.allow_unauthenticated_admin,
+        config.listen,
+        tls.is_some(),
+    )
+    .map_err(StartError::Admin)?;
     let datasets = DatasetCatalog::load(config.data_dir.as_deref())?;
     let plugin_error = |source| StartError::Plugins {
         dir: config.plugins.display().to_string(),
@@ -92,12 +106,6 @@ pub async fn run(
         "registry loaded"
     );
 
-    let admin = crate::admin::AdminPolicy::new(
-        config.admin_token.clone(),
-        config.allow_unauthenticated_admin,
-        config.listen,
-    )
-    .map_err(StartError::Admin)?;
     // Kept alive until the server stops.
     let reloader = crate::reload::Reloader::start(Arc::clone(&registry)).map_err(plugin_error)?;
     let _watcher = crate::reload::spawn(reloader.clone(), !config.no_watch)?;
@@ -145,9 +153,15 @@ pub async fn run(
     // Tests and scripts read this line to learn the port when --listen uses port 0.
     println!("stratus-server listening on {local}");
 
+    let drain_timeout = std::time::Duration::from_secs(config.drain_timeout);
+    let (drain_started, drain_begun) = tokio::sync::oneshot::channel::<()>();
     let draining = async move {
         shutdown.await;
-        tracing::info!("shutting down: no new calls, finishing in-flight ones");
+        let _ = drain_started.send(());
+        tracing::info!(
+            ?drain_timeout,
+            "shutting down: no new calls, finishing in-flight ones (a second signal exits at once)"
+        );
         health
             .set_service_status("", tonic_health::ServingStatus::NotServing)
             .await;
@@ -158,7 +172,24 @@ pub async fn run(
         }
     };
 
-    tonic::transport::Server::builder()
+    let budget = crate::request_budget::RequestBudget::new(config.budget());
+    let admission = crate::transport::Admission::new(connection_limits);
+    let keepalive = (config.keepalive_interval_s > 0)
+        .then(|| std::time::Duration::from_secs(config.keepalive_interval_s));
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls)?;
+    }
+    let serving = builder
+        .max_concurrent_streams(config.max_streams_per_connection)
+        .http2_keepalive_interval(keepalive)
+        .http2_keepalive_timeout(Some(std::time::Duration::from_secs(
+            config.keepalive_timeout_s,
+        )))
+        // Headers are small in gRPC; hyper's 16 MiB default would let one
+        // stream hold that much before any limit here applies.
+        .http2_max_header_list_size(64 * 1024)
+        .layer(crate::request_budget::RequestBudgetLayer(budget))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_alpha)
@@ -190,10 +221,29 @@ pub async fn run(
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener)
                 .with_nodelay(Some(true))
-                .map(|accepted| accepted.map(crate::transport::Connection::new)),
+                .filter_map(move |accepted| {
+                    // Over the connection cap: dropped (closed) at once.
+                    let admitted = match accepted {
+                        Ok(stream) => admission.admit(stream).map(Ok),
+                        Err(error) => Some(Err(error)),
+                    };
+                    futures::future::ready(admitted)
+                }),
             draining,
-        )
-        .await?;
+        );
+    let deadline = async move {
+        match drain_begun.await {
+            Ok(()) => tokio::time::sleep(drain_timeout).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        served = serving => served?,
+        () = deadline => tracing::warn!(
+            ?drain_timeout,
+            "in-flight calls did not finish within --drain-timeout; exiting anyway"
+        ),
+    }
     tracing::info!("stopped");
     Ok(())
 }

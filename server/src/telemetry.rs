@@ -98,9 +98,62 @@ fn is_server_fault(code: tonic::Code) -> bool {
     )
 }
 
+/// Counts repeated events and lets one log line through per `every`, so an
+/// attacker who triggers an event in a loop cannot flood the log.
+#[derive(Debug)]
+pub struct Throttle {
+    every: std::time::Duration,
+    epoch: Instant,
+    /// Milliseconds after `epoch` of the last line let through, plus one (0:
+    /// never).
+    last: std::sync::atomic::AtomicU64,
+    pending: std::sync::atomic::AtomicU64,
+}
+
+impl Throttle {
+    /// A throttle letting one line through per `every`.
+    pub fn new(every: std::time::Duration) -> Self {
+        Self {
+            every,
+            epoch: Instant::now(),
+            last: Default::default(),
+            pending: Default::default(),
+        }
+    }
+
+    /// Counts an event; `Some(n)` when a line may be logged now, `n` being
+    /// the events since the last line (this one included).
+    pub fn tick(&self) -> Option<u64> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let pending = self.pending.fetch_add(1, Relaxed) + 1;
+        let now = self.epoch.elapsed().as_millis() as u64 + 1;
+        let last = self.last.load(Relaxed);
+        let due = last == 0 || now.saturating_sub(last) >= self.every.as_millis() as u64;
+        if due
+            && self
+                .last
+                .compare_exchange(last, now, Relaxed, Relaxed)
+                .is_ok()
+        {
+            Some(self.pending.swap(0, Relaxed).max(pending.min(1)))
+        } else {
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_throttle_lets_one_line_through_per_period_and_counts_the_rest() {
+        let throttle = Throttle::new(std::time::Duration::from_secs(3600));
+        assert_eq!(throttle.tick(), Some(1));
+        for _ in 0..99 {
+            assert_eq!(throttle.tick(), None);
+        }
+    }
 
     #[test]
     fn request_mistakes_are_not_server_faults() {

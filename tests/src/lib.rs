@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use stratus_client::StratusClient;
 
+pub mod raw_h2;
+
 /// The plugin crates the tests load, by library file name.
 pub const NAIVE: &str = "libstratus_naive.so";
 /// The canalys growth forecaster.

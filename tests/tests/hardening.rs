@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use stratus_client::proto;
 use stratus_e2e::fixtures::{annual, forecast, forecast_dataset, violated_fields};
-use stratus_e2e::{CANALYS, FAULTY, MCKINSEY, NAIVE, Server, ServerOptions};
+use stratus_e2e::{CANALYS, FAULTY, MCKINSEY, NAIVE, Server, ServerOptions, raw_h2};
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_types::StatusExt;
@@ -335,4 +335,175 @@ async fn a_full_model_queue_refuses_with_retry_info_while_health_answers() {
     // One running and two queued are served; the rest are refused.
     assert_eq!(refused, 5);
     assert_healthy(&server).await;
+}
+
+#[tokio::test]
+async fn a_message_trickled_slowly_is_cut_off_and_health_answers() {
+    let server = Server::start(ServerOptions {
+        plugins: vec![NAIVE],
+        args: vec!["--message-read-timeout-ms=500".into()],
+        ..Default::default()
+    });
+    let (_client, response, mut stream) = raw_h2::forecast_call(&server).await;
+    // A header announcing 1,000 bytes, then ten, then nothing.
+    let mut start = raw_h2::message_header(1_000);
+    start.extend_from_slice(&[0; 10]);
+    stream.send_data(start.into(), false).unwrap();
+    let (code, message) = tokio::time::timeout(Duration::from_secs(10), raw_h2::status(response))
+        .await
+        .expect("the server answers the slow sender")
+        .expect("a grpc-status");
+    assert_eq!(code, Code::DeadlineExceeded as i32, "{message}");
+    assert!(message.contains("message-read-timeout-ms"), "{message}");
+    assert_healthy(&server).await;
+}
+
+#[tokio::test]
+async fn oversized_and_numerous_large_messages_are_refused_before_they_are_buffered() {
+    let server = Server::with_naive();
+    let client = server.client().await;
+    // 3 MiB of empty observations: above the 2 MiB message limit.
+    let mut series = annual("big", 2000, &[]);
+    series.observations = vec![proto::Observation::default(); 1_500_000];
+    let status = client
+        .forecast(forecast("naive", series.clone(), 1))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        status.code(),
+        Code::ResourceExhausted,
+        "{}",
+        status.message()
+    );
+    assert!(
+        status.message().contains("--max-message-bytes"),
+        "{}",
+        status.message()
+    );
+
+    // Sixteen at once, each just under the limit (1.9 MiB of 2-byte
+    // observations, which decode to 32 bytes each): the memory budget
+    // admits one or two at a time and refuses the rest with a retry delay.
+    series.observations.truncate(990_000);
+    let mut calls = Vec::new();
+    for _ in 0..16 {
+        let client = server.client().await;
+        let request = forecast("naive", series.clone(), 1);
+        calls.push(tokio::spawn(async move { client.forecast(request).await }));
+    }
+    let mut codes = Vec::new();
+    for call in calls {
+        codes.push(call.await.unwrap().unwrap_err().code());
+    }
+    assert!(
+        codes.iter().all(|c| *c == Code::ResourceExhausted),
+        "{codes:?}"
+    );
+    assert_healthy(&server).await;
+}
+
+#[tokio::test]
+async fn connections_that_send_nothing_are_closed_and_the_cap_holds() {
+    use tokio::io::AsyncReadExt;
+    let server = Server::start(ServerOptions {
+        plugins: vec![NAIVE],
+        args: vec![
+            "--header-read-timeout-ms=300".into(),
+            "--max-connections=3".into(),
+        ],
+        ..Default::default()
+    });
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    let mut silent = Vec::new();
+    for _ in 0..3 {
+        silent.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    // The server's own SETTINGS may arrive first; then the end.
+    async fn closed_by_server(mut connection: tokio::net::TcpStream) -> bool {
+        let mut sink = Vec::new();
+        let read = connection.read_to_end(&mut sink);
+        matches!(
+            tokio::time::timeout(Duration::from_secs(5), read).await,
+            Ok(Ok(_)) | Ok(Err(_))
+        )
+    }
+    // At the cap: one more connection is closed at once.
+    let extra = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    assert!(closed_by_server(extra).await, "a connection over the cap");
+    // The silent ones are closed after the header-read timeout, which frees
+    // their slots for real clients.
+    for connection in silent {
+        assert!(closed_by_server(connection).await, "a silent connection");
+    }
+    assert_healthy(&server).await;
+}
+
+#[tokio::test]
+async fn streams_per_connection_are_capped() {
+    let server = Server::start(ServerOptions {
+        plugins: vec![FAULTY],
+        args: vec![
+            "--max-streams-per-connection=2".into(),
+            "--model-threads=8".into(),
+        ],
+        ..Default::default()
+    });
+    let client = server.client().await;
+    // One call first, so the client has the server's SETTINGS (and its
+    // stream limit) before the burst; a client that sends more streams than
+    // the limit anyway gets them refused (REFUSED_STREAM).
+    client.forecast(stall(0.0)).await.unwrap();
+    let started = std::time::Instant::now();
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.forecast(stall(400.0)).await })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    // Eight 400 ms calls on one connection, two at a time: four rounds. (A
+    // lower bound: a slow machine only makes this longer.)
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(1_500), "{took:?}");
+}
+
+/// Waits up to `limit` for the server to exit; returns how long it took.
+fn exits_within(server: &mut Server, limit: Duration) -> Option<Duration> {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if !server.is_running() {
+            return Some(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+#[tokio::test]
+async fn a_drain_that_outlasts_its_deadline_ends_and_a_second_signal_exits_at_once() {
+    for (args, signals) in [
+        (vec!["--drain-timeout=1".to_owned()], 1),
+        (vec!["--drain-timeout=60".to_owned()], 2),
+    ] {
+        let mut server = Server::start(ServerOptions {
+            plugins: vec![FAULTY],
+            args,
+            ..Default::default()
+        });
+        let client = server.client().await;
+        let stuck = tokio::spawn(async move { client.forecast(stall(20_000.0)).await });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        for _ in 0..signals {
+            server.signal("TERM");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let took = exits_within(&mut server, Duration::from_secs(10));
+        assert!(
+            took.is_some(),
+            "the server exits long before the 20 s call ends ({signals} signal(s))"
+        );
+        stuck.abort();
+    }
 }

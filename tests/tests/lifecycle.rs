@@ -349,7 +349,9 @@ async fn models_stuck_on_every_model_thread_do_not_block_another_model() {
     let server = Server::start(ServerOptions {
         plugins: vec![FAULTY, NAIVE],
         args: vec![
-            "--call-timeout-ms=3000".into(),
+            // Room for calls that wait for an added thread before their
+            // 2.5 s stall.
+            "--call-timeout-ms=8000".into(),
             // Stalls count after 200 ms here (default: seconds), so the
             // added thread comes well before the stuck calls end.
             "--stall-after-ms=200".into(),

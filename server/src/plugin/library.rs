@@ -6,17 +6,35 @@
 //! copies every buffer the plugin returns and hands it back to the plugin's
 //! own `free_buf`, and never unloads a library (so the `'static` table and
 //! function pointers stay valid for the life of the process).
+//!
+//! It also decides which bytes get loaded: a file in the plugin folder is
+//! copied once, through descriptors only, into a private file, and that one
+//! open descriptor is what is hashed, checked for truncation and `dlopen`ed
+//! (see [`PrivateCopies`]), so nothing can swap or tear the file in between.
 
 use std::ffi::c_void;
-use std::path::{Path, PathBuf};
+use std::fs::{File, OpenOptions, Permissions};
+use std::io::{Seek, SeekFrom};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use prost::Message;
+use sha2::{Digest, Sha256};
 use stratus_plugin::abi::{
     ABI_MAJOR, AbiHeader, ENTRY_SYMBOL, EntryPoint, PluginApiV1, PluginBuf, STATUS_OK,
 };
 use stratus_plugin::wire;
+
+use super::elf::{self, ElfError};
+use super::watchdog::{self, Stopped};
+
+/// How long mapping a library (its initialisers included) and `describe`
+/// together, and separately `create`, may take before the library is refused.
+pub const LOAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why a library was refused.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +42,19 @@ pub enum LoadError {
     /// The file could not be read or copied.
     #[error("cannot read the library: {0}")]
     Io(#[from] std::io::Error),
+    /// The plugin-folder entry is a symbolic link. Following it would let
+    /// whoever controls the link's target (outside the folder) decide what
+    /// runs, so only files in the folder itself are loaded.
+    #[error(
+        "it is a symbolic link, and symlinks in the plugin folder are refused (what runs must be a file in the folder itself); copy the library into the folder instead"
+    )]
+    Symlink,
+    /// The plugin-folder entry is not a regular file (a FIFO, a device).
+    #[error("it is not a regular file")]
+    NotAFile,
+    /// The file is shorter than its ELF headers say.
+    #[error(transparent)]
+    Incomplete(#[from] ElfError),
     /// The dynamic loader refused it: not a shared library, wrong
     /// architecture, missing dependencies.
     #[error("not a loadable shared library: {0}")]
@@ -37,6 +68,9 @@ pub enum LoadError {
     /// `describe` or `create` failed, or the description is unusable.
     #[error("failed its self-check: {0}")]
     SelfCheck(String),
+    /// Mapping, `describe` or `create` did not finish (see [`watchdog`]).
+    #[error("failed its self-check: {0}")]
+    Stopped(#[from] Stopped),
 }
 
 /// A call that did not produce a usable response.
@@ -50,36 +84,119 @@ pub enum CallError {
 }
 
 /// Where libraries are copied before `dlopen`, so that each load maps a
-/// private, unique file: the loader caches by path, and a file overwritten in
-/// place while mapped would change code under the running process.
+/// private, unique file: the loader caches by path and by inode, and a file
+/// overwritten in place while mapped would change code under the running
+/// process.
+///
+/// The folder is made fresh with a random name and mode 0700 (`mkdtemp`
+/// semantics), so nobody else can pre-create it or place files in it; it is
+/// removed when the registry that owns it is dropped.
 #[derive(Debug)]
 pub struct PrivateCopies {
-    dir: PathBuf,
+    dir: tempfile::TempDir,
     next: AtomicU64,
 }
 
 impl PrivateCopies {
-    /// Uses (and creates) a per-process folder under the system temp dir.
+    /// Creates a new private folder under the system temp dir.
     pub fn new() -> std::io::Result<Self> {
-        let dir = std::env::temp_dir().join(format!("stratus-plugins-{}", std::process::id()));
-        std::fs::create_dir_all(&dir)?;
+        // Libraries are loaded through their descriptor's /proc path (see
+        // `map`); without /proc every load would fail with a confusing
+        // "no such file", so say why up front.
+        if !Path::new("/proc/self/fd").is_dir() {
+            return Err(std::io::Error::other(
+                "/proc is not mounted; plugin libraries are loaded through /proc/self/fd",
+            ));
+        }
+        // tempfile creates the folder with mkdir (failing, and retrying with
+        // another random name, if it exists) but defaults to 0777 & !umask;
+        // ask for 0700 explicitly.
+        let dir = tempfile::Builder::new()
+            .prefix("stratus-plugins-")
+            .permissions(Permissions::from_mode(0o700))
+            .tempdir()?;
         Ok(Self {
             dir,
             next: AtomicU64::new(0),
         })
     }
 
-    /// Copies `original` to a new private file (a kernel-side copy: the
-    /// library's bytes never sit in the server's heap) and returns its path.
-    /// The caller hashes and loads that copy, so the hash reported is always
-    /// of the code that runs, even if the original changes meanwhile.
-    pub fn copy_in(&self, original: &Path) -> std::io::Result<PathBuf> {
+    /// The private folder.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Copies `original` (a file in the plugin folder) to a new private file
+    /// and returns that file's open descriptor.
+    ///
+    /// The original is opened with `O_NOFOLLOW` (a symlink is refused, not
+    /// followed) and must be a regular file; the copy is created with
+    /// `O_CREAT | O_EXCL | O_NOFOLLOW`, mode 0600, and copied kernel-side
+    /// between the two descriptors (`copy_file_range`), so the library's
+    /// bytes never sit in the server's heap. The copy's name is unlinked at
+    /// once: everything after this goes through the descriptor.
+    pub fn copy_in(&self, original: &Path) -> Result<PrivateCopy, LoadError> {
+        let mut source = OpenOptions::new()
+            .read(true)
+            // O_NONBLOCK: a FIFO swapped in for the file must not block the
+            // reload thread in open(); it is refused just below. Reads of
+            // regular files ignore the flag.
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(original)
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ELOOP) => LoadError::Symlink,
+                _ => LoadError::Io(e),
+            })?;
+        if !source.metadata()?.is_file() {
+            return Err(LoadError::NotAFile);
+        }
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let name = original.file_name().unwrap_or_default().to_string_lossy();
-        let private = self.dir.join(format!("{n}-{name}"));
-        std::fs::copy(original, &private)?;
-        Ok(private)
+        let private = self.dir.path().join(format!("{n}-{name}"));
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&private)?;
+        let copied = std::io::copy(&mut source, &mut file);
+        // Nothing needs the name any more, and an unlinked file cannot be
+        // opened by anyone else nor left behind if the server dies.
+        let _ = std::fs::remove_file(&private);
+        copied?;
+        Ok(PrivateCopy { file })
     }
+}
+
+/// An unlinked private copy of a library, held open: the one descriptor that
+/// is hashed, checked and mapped.
+#[derive(Debug)]
+pub struct PrivateCopy {
+    file: File,
+}
+
+impl PrivateCopy {
+    /// SHA-256 of the copy's bytes, hex, read through the descriptor
+    /// (streamed: libraries can be tens of MB).
+    pub fn sha256(&self) -> std::io::Result<String> {
+        let mut reader = &self.file;
+        reader.seek(SeekFrom::Start(0))?;
+        let mut hasher = Sha256::new();
+        std::io::copy(&mut reader, &mut hasher)?;
+        Ok(hex::encode(hasher.finalize()))
+    }
+}
+
+/// A library the loader has mapped, with the descriptor it was mapped
+/// through. Both are leaked together: the library is never unloaded, and the
+/// descriptor must never close, because the loader remembers the library by
+/// the name `/proc/self/fd/N` and would hand this library back to a later
+/// `dlopen` of that same name for a different file if `N` were reused.
+#[derive(Debug)]
+struct Mapped {
+    library: libloading::Library,
+    _descriptor: File,
 }
 
 /// A mapped library that passed the ABI and self-description checks. Cheap
@@ -94,35 +211,64 @@ pub struct OpenedLibrary {
 }
 
 impl OpenedLibrary {
-    /// A new instance of the model (the plugin's `create`).
+    /// A new instance of the model (the plugin's `create`), made on a
+    /// helper thread under [`LOAD_TIMEOUT`].
     pub fn instantiate(&self) -> Result<PluginInstance, LoadError> {
-        create(self.api)
+        let api = self.api;
+        watchdog::run("stratus-create", LOAD_TIMEOUT, "create", move |_| {
+            create(api)
+        })?
     }
 }
 
-/// Maps the private copy `private` of the plugin-folder file `path` (see
-/// [`PrivateCopies::copy_in`]) and checks it: `dlopen`, ABI check,
-/// `describe`, description check. The private file is removed either way.
-pub fn open(path: &Path, private: &Path) -> Result<OpenedLibrary, LoadError> {
+/// Maps the private copy `copy` of the plugin-folder file `path` (see
+/// [`PrivateCopies::copy_in`]) and checks it: completeness of the file, then
+/// `dlopen`, ABI check, `describe`, description check. Everything that runs
+/// the library's code runs under [`LOAD_TIMEOUT`] on a helper thread (see
+/// [`watchdog`]); errors name `path`, never the private copy.
+pub fn open(path: &Path, copy: PrivateCopy) -> Result<OpenedLibrary, LoadError> {
+    // Before mapping: touching a page past the end of a mapped file raises
+    // SIGBUS, which would take the whole server down.
+    elf::check_complete(&copy.file)?;
+    let path = path.to_owned();
+    watchdog::run("stratus-load", LOAD_TIMEOUT, STEP_DLOPEN, move |progress| {
+        map(&path, copy, progress)
+    })?
+}
+
+const STEP_DLOPEN: &str = "dlopen (the library's initialisers)";
+
+fn map(
+    path: &Path,
+    copy: PrivateCopy,
+    progress: &watchdog::Progress,
+) -> Result<OpenedLibrary, LoadError> {
+    // The descriptor's own /proc path: the loader opens exactly the inode
+    // that was hashed and checked, which no rename or overwrite in any
+    // folder can replace.
+    let loader_path = format!("/proc/self/fd/{}", copy.file.as_raw_fd());
     // SAFETY: loading runs the library's initialisers. We accept that for
     // files in the operator-configured plugin folder only (see ARCHITECTURE.md:
     // plugins are trusted not to be malicious, only not to be correct).
-    let opened = unsafe { libloading::Library::new(private) };
-    // The mapping keeps the code alive; the private file is no longer needed.
-    let _ = std::fs::remove_file(private);
-    // The loader's message names the private copy; name the caller's file.
+    let opened = unsafe { libloading::Library::new(&loader_path) };
+    // The loader's message names the /proc path; name the caller's file.
     let library = opened.map_err(|e| {
         let message = e
             .to_string()
-            .replace(&private.display().to_string(), &path.display().to_string());
+            .replace(&loader_path, &path.display().to_string());
         LoadError::NotALibrary(message)
     })?;
     // Never unloaded: unloading Rust libraries with thread-locals is not
     // reliable, and the `'static` references below depend on it.
-    let library: &'static libloading::Library = Box::leak(Box::new(library));
+    let mapped: &'static Mapped = Box::leak(Box::new(Mapped {
+        library,
+        _descriptor: copy.file,
+    }));
 
-    let api = entry_table(library)?;
+    progress.enter("the stratus_plugin_v1 entry point");
+    let api = entry_table(&mapped.library)?;
     let abi_version = format!("{}.{}", api.header.abi_major, api.header.abi_minor);
+    progress.enter("describe");
     let description = describe(api)?;
     check_description(&description)?;
     Ok(OpenedLibrary {
@@ -340,5 +486,140 @@ impl Drop for PluginInstance {
         // SAFETY: the handle came from this plugin's `create` and is destroyed
         // exactly once; no call can be in flight since we hold `&mut self`.
         unsafe { (self.api.destroy)(self.handle.as_ptr()) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::MetadataExt;
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// A library this workspace builds, if it has been built.
+    fn built(file: &str) -> Option<PathBuf> {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../target/debug")
+            .join(file);
+        path.exists().then_some(path)
+    }
+
+    #[test]
+    fn the_private_folder_is_new_and_only_ours() {
+        let copies = PrivateCopies::new().unwrap();
+        let other = PrivateCopies::new().unwrap();
+        assert_ne!(copies.dir(), other.dir(), "a fresh random name each time");
+        let meta = std::fs::symlink_metadata(copies.dir()).unwrap();
+        assert!(meta.is_dir());
+        assert_eq!(meta.mode() & 0o777, 0o700);
+    }
+
+    #[test]
+    fn a_copy_has_the_same_bytes_and_leaves_no_name_behind() {
+        let folder = tempfile::tempdir().unwrap();
+        let original = folder.path().join("libsome.so");
+        std::fs::write(&original, b"some bytes").unwrap();
+        let copies = PrivateCopies::new().unwrap();
+        let copy = copies.copy_in(&original).unwrap();
+        assert_eq!(
+            copy.sha256().unwrap(),
+            hex::encode(Sha256::digest(b"some bytes"))
+        );
+        // Hashing twice reads from the start again.
+        assert_eq!(
+            copy.sha256().unwrap(),
+            hex::encode(Sha256::digest(b"some bytes"))
+        );
+        assert_eq!(std::fs::read_dir(copies.dir()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_symlink_is_refused_not_followed() {
+        let folder = tempfile::tempdir().unwrap();
+        let target = folder.path().join("real.so");
+        std::fs::write(&target, b"bytes").unwrap();
+        let link = folder.path().join("liblink.so");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let error = PrivateCopies::new().unwrap().copy_in(&link).unwrap_err();
+        assert!(matches!(error, LoadError::Symlink), "{error:?}");
+        assert!(error.to_string().contains("symbolic link"), "{error}");
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let folder = tempfile::tempdir().unwrap();
+        let fifo = folder.path().join("libfifo.so");
+        let c_path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: `c_path` is a valid NUL-terminated path for the call.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        let error = PrivateCopies::new().unwrap().copy_in(&fifo).unwrap_err();
+        assert!(matches!(error, LoadError::NotAFile), "{error:?}");
+    }
+
+    #[test]
+    fn a_file_already_at_the_private_name_is_never_written_through() {
+        let folder = tempfile::tempdir().unwrap();
+        let original = folder.path().join("libsome.so");
+        std::fs::write(&original, b"new").unwrap();
+        let copies = PrivateCopies::new().unwrap();
+        // Whatever sits at the next private name (here: a symlink to a file
+        // elsewhere) makes the copy fail rather than be written through.
+        let victim = folder.path().join("victim");
+        std::fs::write(&victim, b"untouched").unwrap();
+        std::os::unix::fs::symlink(&victim, copies.dir().join("0-libsome.so")).unwrap();
+        let error = copies.copy_in(&original).unwrap_err();
+        assert!(matches!(error, LoadError::Io(_)), "{error:?}");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"untouched");
+    }
+
+    #[test]
+    fn loader_errors_name_the_plugin_folder_file() {
+        let folder = tempfile::tempdir().unwrap();
+        let original = folder.path().join("libnotes.so");
+        std::fs::write(&original, b"this is not an ELF file").unwrap();
+        let copies = PrivateCopies::new().unwrap();
+        let error = open(&original, copies.copy_in(&original).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("not a loadable shared library"), "{error}");
+        assert!(error.contains(&original.display().to_string()), "{error}");
+        assert!(!error.contains("/proc/self/fd"), "{error}");
+    }
+
+    #[test]
+    fn a_truncated_library_is_refused_before_mapping() {
+        let Some(naive) = built("libstratus_naive.so") else {
+            eprintln!("skipped: target/debug/libstratus_naive.so is not built");
+            return;
+        };
+        let bytes = std::fs::read(naive).unwrap();
+        let folder = tempfile::tempdir().unwrap();
+        let original = folder.path().join("libhalf.so");
+        std::fs::write(&original, &bytes[..bytes.len() / 2]).unwrap();
+        let copies = PrivateCopies::new().unwrap();
+        let error = open(&original, copies.copy_in(&original).unwrap()).unwrap_err();
+        assert!(matches!(error, LoadError::Incomplete(_)), "{error:?}");
+        assert!(error.to_string().contains("looks truncated"), "{error}");
+    }
+
+    #[test]
+    fn libraries_loaded_one_after_another_each_run_their_own_code() {
+        // The loader names each library by its /proc/self/fd path and hands
+        // back an already-loaded library for a name it knows: if a mapped
+        // library's descriptor were closed and its number reused, the second
+        // load here would silently return the first library.
+        let (Some(naive), Some(rogue)) = (
+            built("libstratus_naive.so"),
+            built("libstratus_fixture_rogue.so"),
+        ) else {
+            eprintln!("skipped: the naive and rogue libraries are not built");
+            return;
+        };
+        let copies = PrivateCopies::new().unwrap();
+        let first = open(&naive, copies.copy_in(&naive).unwrap()).unwrap();
+        let second = open(&rogue, copies.copy_in(&rogue).unwrap()).unwrap();
+        assert_eq!(first.description.name, "naive");
+        assert_eq!(second.description.name, "rogue");
+        first.instantiate().unwrap();
     }
 }

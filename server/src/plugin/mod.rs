@@ -1,8 +1,12 @@
 //! Model plugins: loading libraries ([`library`]) and keeping the set of
-//! loaded models that requests resolve against ([`registry`]).
+//! loaded models that requests resolve against ([`registry`]). Loading is
+//! guarded by a completeness check of the file ([`elf`]), time limits on the
+//! plugin's own code ([`watchdog`]) and a smoke call ([`smoke`]).
 
+pub mod elf;
 pub mod library;
 pub mod registry;
 pub mod smoke;
+pub mod watchdog;
 
 pub use registry::{LoadedModel, PluginRegistry};

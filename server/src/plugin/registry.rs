@@ -10,18 +10,25 @@
 //! of distinct libraries, not of reloads). A new library must pass its smoke
 //! check before it serves; if a replacement fails, the model it was to
 //! replace keeps serving and the failure is reported on it.
+//!
+//! A library whose loading hung (see [`super::watchdog`]) is not retried
+//! while its abandoned thread is still running: without that, every file
+//! event would start (and leak) another thread on the same hanging code.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
 use std::time::SystemTime;
 
-use sha2::{Digest, Sha256};
 use stratus_plugin::wire;
 
-use super::library::{self, CallError, OpenedLibrary, PluginInstance, PrivateCopies};
-use super::smoke;
+use super::library::{
+    self, CallError, LoadError, OpenedLibrary, PluginInstance, PrivateCopies, PrivateCopy,
+};
+use super::smoke::{self, SmokeError};
+use super::watchdog::Stopped;
 use crate::error::ApiError;
 
 /// One model served from one library.
@@ -148,6 +155,15 @@ pub struct PluginRegistry {
     scanning: Mutex<()>,
     // Every library mapped so far, by SHA-256 of its bytes.
     mapped: Mutex<HashMap<String, OpenedLibrary>>,
+    // Libraries whose loading hung, by SHA-256 of their bytes.
+    hung: Mutex<HashMap<String, Abandoned>>,
+}
+
+/// A load step that overran its time limit and the thread left running it.
+#[derive(Debug)]
+struct Abandoned {
+    thread: JoinHandle<()>,
+    error: String,
 }
 
 impl PluginRegistry {
@@ -159,6 +175,7 @@ impl PluginRegistry {
             current: RwLock::new(Arc::default()),
             scanning: Mutex::new(()),
             mapped: Mutex::default(),
+            hung: Mutex::default(),
         })
     }
 
@@ -202,17 +219,16 @@ impl PluginRegistry {
             let loaded = self
                 .copies
                 .copy_in(&path)
-                .and_then(|private| Ok((sha256_file(&private)?, private)))
-                .map_err(|e| (String::new(), format!("cannot read the library: {e}")))
-                .and_then(|(sha256, private)| {
-                    let reused = reusable.get(&(path.as_path(), sha256.as_str()));
-                    match reused {
-                        Some(model) => {
-                            let _ = std::fs::remove_file(&private);
-                            Ok(Arc::clone(model))
-                        }
+                .map_err(|e| (String::new(), e.to_string()))
+                .and_then(|copy| match copy.sha256() {
+                    Ok(sha256) => Ok((copy, sha256)),
+                    Err(e) => Err((String::new(), format!("cannot read the library: {e}"))),
+                })
+                .and_then(|(copy, sha256)| {
+                    match reusable.get(&(path.as_path(), sha256.as_str())) {
+                        Some(model) => Ok(Arc::clone(model)),
                         None => self
-                            .load(&path, &private, sha256.clone())
+                            .load(&path, copy, sha256.clone())
                             .map_err(|e| (sha256, e)),
                     }
                 });
@@ -239,34 +255,39 @@ impl PluginRegistry {
 
     /// Maps (or reuses the mapping of) a library, makes an instance, and runs
     /// the smoke check; the error says why the library is refused.
-    /// `private` is the private copy of `path` whose hash is `sha256`.
+    /// `copy` is the private copy of `path` whose hash is `sha256`.
     fn load(
         &self,
         path: &Path,
-        private: &Path,
+        copy: PrivateCopy,
         sha256: String,
     ) -> Result<Arc<LoadedModel>, String> {
+        if let Some(error) = self.still_hung(&sha256) {
+            return Err(error);
+        }
         let cached = self
             .mapped
             .lock()
             .ok()
             .and_then(|m| m.get(&sha256).cloned());
         let opened = match cached {
-            Some(opened) => {
-                let _ = std::fs::remove_file(private);
-                opened
-            }
+            Some(opened) => opened,
             None => {
-                let opened = library::open(path, private).map_err(|e| e.to_string())?;
+                let opened = library::open(path, copy).map_err(|e| self.refusal(&sha256, e))?;
                 if let Ok(mut mapped) = self.mapped.lock() {
                     mapped.insert(sha256.clone(), opened.clone());
                 }
                 opened
             }
         };
-        let instance = Arc::new(opened.instantiate().map_err(|e| e.to_string())?);
-        smoke::check(Arc::clone(&instance), &opened.description)
-            .map_err(|e| format!("failed its self-check: {e}"))?;
+        let instance = Arc::new(opened.instantiate().map_err(|e| self.refusal(&sha256, e))?);
+        smoke::check(Arc::clone(&instance), &opened.description).map_err(|e| {
+            let reason = match e {
+                SmokeError::Refused(reason) => reason,
+                SmokeError::Stopped(stopped) => self.note_stopped(&sha256, stopped),
+            };
+            format!("failed its self-check: {reason}")
+        })?;
         let version = semver::Version::parse(&opened.description.version)
             .unwrap_or_else(|_| semver::Version::new(0, 0, 0));
         tracing::info!(
@@ -287,6 +308,54 @@ impl PluginRegistry {
             failures: AtomicU64::new(0),
             instance,
         }))
+    }
+
+    /// Why `error` refuses the library with hash `sha256`, remembering a hang.
+    fn refusal(&self, sha256: &str, error: LoadError) -> String {
+        match error {
+            LoadError::Stopped(stopped) => {
+                format!(
+                    "failed its self-check: {}",
+                    self.note_stopped(sha256, stopped)
+                )
+            }
+            other => other.to_string(),
+        }
+    }
+
+    /// The message for `stopped`; a hang is remembered so that the same bytes
+    /// are not loaded again while the abandoned thread still runs.
+    fn note_stopped(&self, sha256: &str, stopped: Stopped) -> String {
+        let error = stopped.to_string();
+        if let Stopped::Hung { thread, .. } = stopped {
+            let mut hung = self.hung.lock().unwrap_or_else(|e| e.into_inner());
+            hung.insert(
+                sha256.to_owned(),
+                Abandoned {
+                    thread,
+                    error: error.clone(),
+                },
+            );
+        }
+        error
+    }
+
+    /// The refusal for a library whose earlier load hung and whose thread
+    /// has not returned yet; `None` if there is none (or it since returned,
+    /// in which case the library gets a fresh try).
+    fn still_hung(&self, sha256: &str) -> Option<String> {
+        let mut hung = self.hung.lock().unwrap_or_else(|e| e.into_inner());
+        match hung.get(sha256) {
+            Some(abandoned) if !abandoned.thread.is_finished() => Some(format!(
+                "failed its self-check: {} in an earlier scan, and is not retried while that thread still runs",
+                abandoned.error
+            )),
+            Some(_) => {
+                hung.remove(sha256);
+                None
+            }
+            None => None,
+        }
     }
 
     /// The model `name` at `version` (empty: the newest).
@@ -362,26 +431,26 @@ impl Snapshot {
     }
 }
 
-/// SHA-256 of a file, streamed (libraries can be tens of MB).
-fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut std::fs::File::open(path)?, &mut hasher)?;
-    Ok(hex::encode(hasher.finalize()))
-}
-
-/// The shared libraries in `dir`, by name. Other files are not plugins and are
-/// skipped (debug-logged), so a README beside the libraries is harmless.
+/// The library candidates in `dir`, by name: regular files and symbolic
+/// links with the platform's library extension. Symlinks are listed so that
+/// loading can refuse them with a reason the operator sees in `ListModels`
+/// (rather than silently following or skipping them). Other files are not
+/// plugins and are skipped (debug-logged), so a README beside the libraries
+/// is harmless.
 fn library_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
+        let entry = entry?;
+        let path = entry.path();
+        // The entry's own type (`lstat`), not its target's.
+        let kind = entry.file_type()?;
         let hidden = path
             .file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with('.'));
         let is_library = path
             .extension()
             .is_some_and(|ext| ext == std::env::consts::DLL_EXTENSION);
-        if path.is_file() && is_library && !hidden {
+        if (kind.is_file() || kind.is_symlink()) && is_library && !hidden {
             files.push(path);
         } else {
             tracing::debug!(file = %path.display(), "not a plugin library; skipped");
@@ -389,4 +458,81 @@ fn library_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     }
     files.sort();
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    #[test]
+    fn a_symlink_is_listed_as_refused_and_the_rest_is_served() {
+        let naive =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/libstratus_naive.so");
+        if !naive.exists() {
+            eprintln!("skipped: target/debug/libstratus_naive.so is not built");
+            return;
+        }
+        let folder = tempfile::tempdir().unwrap();
+        std::fs::copy(&naive, folder.path().join("libstratus_naive.so")).unwrap();
+        std::os::unix::fs::symlink(&naive, folder.path().join("liblinked.so")).unwrap();
+        // Dangling: still a candidate, so the operator sees why it is ignored.
+        std::os::unix::fs::symlink("/nonexistent", folder.path().join("libgone.so")).unwrap();
+        let registry = PluginRegistry::new(folder.path()).unwrap();
+        let snapshot = registry.scan().unwrap();
+        assert_eq!(snapshot.models.len(), 1);
+        assert!(registry.resolve("naive", "").is_ok());
+        let mut refused: Vec<(String, &str)> = snapshot
+            .refused
+            .iter()
+            .map(|r| {
+                let name = r
+                    .library_path
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                (name, r.error.as_str())
+            })
+            .collect();
+        refused.sort();
+        assert_eq!(refused.len(), 2, "{refused:?}");
+        assert_eq!(refused[0].0, "libgone.so");
+        assert_eq!(refused[1].0, "liblinked.so");
+        assert!(
+            refused.iter().all(|(_, e)| e.contains("symbolic link")),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn a_library_that_hung_is_not_retried_until_its_thread_returns() {
+        let folder = tempfile::tempdir().unwrap();
+        let registry = PluginRegistry::new(folder.path()).unwrap();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let _ = released.recv();
+        });
+        let stopped = Stopped::Hung {
+            step: "describe",
+            limit: Duration::from_secs(10),
+            thread,
+        };
+        let error = registry.note_stopped("abc", stopped);
+        assert!(error.contains("describe did not return"), "{error}");
+        let refusal = registry.still_hung("abc").expect("not retried yet");
+        assert!(refusal.contains("describe did not return") && refusal.contains("not retried"));
+        assert!(registry.still_hung("other").is_none());
+
+        release.send(()).unwrap();
+        let until = Instant::now() + Duration::from_secs(10);
+        while registry.still_hung("abc").is_some() {
+            assert!(
+                Instant::now() < until,
+                "the thread returned, so it is retried"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }

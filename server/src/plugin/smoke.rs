@@ -5,13 +5,24 @@
 //! refused before any request reaches it.
 
 use std::sync::Arc;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use prost::Message;
 use stratus_plugin::wire;
 
 use super::library::{CallError, PluginInstance};
+use super::watchdog::{self, Stopped};
+
+/// Why a library failed its smoke check.
+#[derive(Debug, thiserror::Error)]
+pub enum SmokeError {
+    /// The call answered, but not acceptably.
+    #[error("{0}")]
+    Refused(String),
+    /// The call did not answer (see [`watchdog`]).
+    #[error(transparent)]
+    Stopped(#[from] Stopped),
+}
 
 /// How long a smoke call may take before the library is refused.
 pub const SMOKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -59,35 +70,31 @@ pub fn input(description: &wire::ModelDescription) -> wire::InvokeRequest {
     wire::InvokeRequest { call: Some(call) }
 }
 
-/// Runs the smoke call on `instance`; `Err` says why the library is refused.
+/// Runs the smoke call on `instance` under [`SMOKE_TIMEOUT`], on a thread of
+/// its own so a hanging library cannot hang the rescan (if it never returns,
+/// the thread and the instance it holds are abandoned); `Err` says why the
+/// library is refused.
 pub fn check(
     instance: Arc<PluginInstance>,
     description: &wire::ModelDescription,
-) -> Result<(), String> {
+) -> Result<(), SmokeError> {
     let request = input(description).encode_to_vec();
     let risk = description.kind == wire::ModelKind::Risk as i32;
-    let (tx, rx) = mpsc::channel();
-    // A thread of its own, so a hanging library cannot hang the rescan; if it
-    // never returns, the thread (and the instance it holds) is abandoned.
-    std::thread::Builder::new()
-        .name("stratus-smoke".into())
-        .spawn(move || {
-            let _ = tx.send(instance.invoke(&request));
-        })
-        .map_err(|e| format!("cannot start the smoke check: {e}"))?;
-    let response = match rx.recv_timeout(SMOKE_TIMEOUT) {
-        Ok(Ok(response)) => response,
-        Ok(Err(CallError::Plugin(error))) => {
-            return Err(format!("the smoke call failed: {}", error.message));
+    let answer = watchdog::run(
+        "stratus-smoke",
+        SMOKE_TIMEOUT,
+        "the smoke call",
+        move |_| instance.invoke(&request),
+    )?;
+    let refused = |message: String| Err(SmokeError::Refused(message));
+    let response = match answer {
+        Ok(response) => response,
+        Err(CallError::Plugin(error)) => {
+            return refused(format!("the smoke call failed: {}", error.message));
         }
-        Ok(Err(CallError::Garbage(what))) => {
-            return Err(format!(
+        Err(CallError::Garbage(what)) => {
+            return refused(format!(
                 "the smoke call broke the plugin contract: it {what}"
-            ));
-        }
-        Err(_) => {
-            return Err(format!(
-                "the smoke call did not return within {SMOKE_TIMEOUT:?}"
             ));
         }
     };
@@ -99,14 +106,21 @@ pub fn check(
                     .points
                     .iter()
                     .all(|p| p.mean.is_finite() && p.intervals.len() == 2);
-            sane.then_some(()).ok_or_else(|| {
-                "the smoke forecast did not have 2 finite points with 2 intervals each".into()
-            })
+            if sane {
+                Ok(())
+            } else {
+                refused(
+                    "the smoke forecast did not have 2 finite points with 2 intervals each".into(),
+                )
+            }
         }
-        (true, Some(Reply::Risk(out))) => (out.score.is_finite()
-            && (0.0..=100.0).contains(&out.score))
-        .then_some(())
-        .ok_or_else(|| format!("the smoke score {} is outside 0-100", out.score)),
-        _ => Err("the smoke call answered with a result of the wrong kind".into()),
+        (true, Some(Reply::Risk(out))) => {
+            if out.score.is_finite() && (0.0..=100.0).contains(&out.score) {
+                Ok(())
+            } else {
+                refused(format!("the smoke score {} is outside 0-100", out.score))
+            }
+        }
+        _ => refused("the smoke call answered with a result of the wrong kind".into()),
     }
 }

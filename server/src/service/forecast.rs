@@ -15,6 +15,7 @@ use crate::deadline::Budget;
 use crate::error::ApiError;
 use crate::model_info::{self, Detail};
 use crate::plugin::LoadedModel;
+use crate::request_budget::Ledger;
 use crate::telemetry::{self, observe};
 use crate::validate;
 
@@ -24,6 +25,10 @@ const STREAM_BATCH: usize = 64;
 /// Batches of one stream in flight at once (on 2+ cores, one computing while
 /// the next is validated). Responses still leave in request order.
 const STREAM_PIPELINE: usize = 2;
+
+/// Most scenarios one answer may carry: with `--max-answer-intervals` this
+/// bounds the size of any forecast answer, whatever a plugin returns.
+const MAX_SCENARIOS: usize = 16;
 
 /// The `ForecastService` implementation.
 #[derive(Debug, Clone)]
@@ -113,6 +118,13 @@ fn finish(
         check_points(&model, points, &levels, horizon, what)
     };
     check(&output.points, "points")?;
+    if output.scenarios.len() > MAX_SCENARIOS {
+        return Err(model.failed(format!(
+            "model '{}' returned {} scenarios; at most {MAX_SCENARIOS} are served",
+            model.description.name,
+            output.scenarios.len()
+        )));
+    }
     for scenario in &output.scenarios {
         check(&scenario.points, &format!("scenario '{}'", scenario.name))?;
     }
@@ -226,23 +238,34 @@ fn check_points(
     horizon: usize,
     what: &str,
 ) -> Result<(), ApiError> {
-    let fail = |problem: String| {
-        Err(model.failed(format!(
+    answer_problem(points, levels, horizon, what != "points").map_err(|problem| {
+        model.failed(format!(
             "model '{}' returned {what} with {problem}",
             model.description.name
-        )))
-    };
+        ))
+    })
+}
+
+/// What is wrong with a path of forecast points a plugin answered, if
+/// anything (see [`check_points`]); `scenario` paths may omit intervals.
+/// Public so the fuzz targets can feed it arbitrary plugin answers.
+pub fn answer_problem(
+    points: &[wire::ForecastPoint],
+    levels: &[f64],
+    horizon: usize,
+    scenario: bool,
+) -> Result<(), String> {
     if points.len() != horizon {
-        return fail(format!("{} steps for a horizon of {horizon}", points.len()));
+        return Err(format!("{} steps for a horizon of {horizon}", points.len()));
     }
     for (h, p) in points.iter().enumerate() {
         let step = h + 1;
         if !p.mean.is_finite() {
-            return fail(format!("a non-finite mean at step {step}"));
+            return Err(format!("a non-finite mean at step {step}"));
         }
-        let optional = what != "points" && p.intervals.is_empty();
+        let optional = scenario && p.intervals.is_empty();
         if p.intervals.len() != levels.len() && !optional {
-            return fail(format!(
+            return Err(format!(
                 "{} intervals at step {step} for {} levels",
                 p.intervals.len(),
                 levels.len()
@@ -251,7 +274,7 @@ fn check_points(
         for (i, &level) in p.intervals.iter().zip(levels) {
             let ordered = i.lower.is_finite() && i.upper.is_finite() && i.lower <= i.upper;
             if i.level != level || !ordered {
-                return fail(format!("a malformed {level}% interval at step {step}"));
+                return Err(format!("a malformed {level}% interval at step {step}"));
             }
         }
     }
@@ -267,6 +290,8 @@ impl ForecastService for ForecastApi {
         request: Request<ForecastRequest>,
     ) -> Result<Response<ForecastResponse>, Status> {
         let budget = Budget::from_metadata(request.metadata(), self.state.call_timeout);
+        // The request's bytes stay counted in flight until the call ends.
+        let _held = Ledger::of(&request);
         let request = request.into_inner();
         let model = request
             .model
@@ -284,6 +309,7 @@ impl ForecastService for ForecastApi {
     ) -> Result<Response<Self::ForecastStreamStream>, Status> {
         let state = Arc::clone(&self.state);
         let budget = Budget::from_metadata(request.metadata(), state.call_timeout);
+        let ledger = Ledger::of(&request);
         let started = std::time::Instant::now();
         let responses = request
             .into_inner()
@@ -291,7 +317,9 @@ impl ForecastService for ForecastApi {
             .ready_chunks(STREAM_BATCH)
             .map(move |chunk| {
                 let state = Arc::clone(&state);
+                let ledger = ledger.clone();
                 async move {
+                    let messages = chunk.len();
                     let mut requests = Vec::with_capacity(chunk.len());
                     let mut transport_error = None;
                     for item in chunk {
@@ -318,6 +346,8 @@ impl ForecastService for ForecastApi {
                         tracing::Instrument::instrument(run_batch(&state, requests, budget), span)
                             .await;
                     out.extend(transport_error.map(Err));
+                    // Answered: these messages' bytes no longer count.
+                    ledger.release(messages);
                     futures::stream::iter(out)
                 }
             })

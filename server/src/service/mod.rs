@@ -9,7 +9,7 @@ mod risk;
 use std::sync::Arc;
 
 pub use dataset::DatasetApi;
-pub use forecast::ForecastApi;
+pub use forecast::{ForecastApi, answer_problem};
 pub use model::ModelApi;
 pub use risk::RiskApi;
 

@@ -70,7 +70,10 @@ impl ModelService for ModelApi {
         &self,
         request: Request<ReloadModelsRequest>,
     ) -> Result<Response<ReloadModelsResponse>, Status> {
-        let authorized = self.state.admin.authorize(request.metadata());
+        let authorized = self
+            .state
+            .admin
+            .authorize(request.metadata(), request.remote_addr());
         observe("ReloadModels", "", async {
             authorized?;
             let snapshot = self.state.reloader.rescan().await.map_err(|e| {

@@ -12,9 +12,34 @@ use crate::input;
 #[derive(Debug, Parser)]
 #[command(name = "stratus", version)]
 pub struct Cli {
-    /// Server URL.
+    /// Server URL (`https://` for a TLS server).
     #[arg(long, global = true, env = "STRATUS_SERVER", default_value = DEFAULT_SERVER)]
     pub server: String,
+
+    /// PEM CA certificate to trust for an https:// server (default: the
+    /// public web PKI roots).
+    #[arg(long, global = true, env = "STRATUS_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+
+    /// PEM client certificate, for servers that require one (mutual TLS).
+    #[arg(
+        long,
+        global = true,
+        env = "STRATUS_CERT",
+        value_name = "FILE",
+        requires = "key"
+    )]
+    pub cert: Option<PathBuf>,
+
+    /// PEM key of --cert.
+    #[arg(
+        long,
+        global = true,
+        env = "STRATUS_KEY",
+        value_name = "FILE",
+        requires = "cert"
+    )]
+    pub key: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,

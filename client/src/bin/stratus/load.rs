@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
+use stratus_client::TlsOptions;
 use stratus_client::bench::{self, Limits, Report};
 use stratus_client::{StratusClient, proto};
 
@@ -72,10 +73,15 @@ struct Pool {
 }
 
 impl Pool {
-    async fn connect(first: &StratusClient, url: &str, connections: usize) -> anyhow::Result<Self> {
+    async fn connect(
+        first: &StratusClient,
+        url: &str,
+        tls: &TlsOptions,
+        connections: usize,
+    ) -> anyhow::Result<Self> {
         let mut clients = vec![first.clone()];
         for _ in 1..connections.max(1) {
-            clients.push(StratusClient::connect(url).await?);
+            clients.push(StratusClient::connect_with(url, tls).await?);
         }
         Ok(Self {
             clients: clients.into(),
@@ -193,8 +199,13 @@ pub fn write_body(args: &BenchArgs, file: &std::path::Path) -> anyhow::Result<()
 }
 
 /// The `stratus bench` command.
-pub async fn bench(client: &StratusClient, url: &str, args: BenchArgs) -> anyhow::Result<()> {
-    let pool = Pool::connect(client, url, args.connections).await?;
+pub async fn bench(
+    client: &StratusClient,
+    url: &str,
+    tls: &TlsOptions,
+    args: BenchArgs,
+) -> anyhow::Result<()> {
+    let pool = Pool::connect(client, url, tls, args.connections).await?;
     let memory = || args.server_pid.and_then(bench::resident_bytes);
     let before = memory();
     println!(

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
-use stratus_client::{StratusClient, proto};
+use stratus_client::{StratusClient, TlsOptions, proto};
 
 use args::{Cli, Command};
 
@@ -42,7 +42,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         // Writing a request body for another load generator needs no server.
         return load::write_body(args, file);
     }
-    let client = StratusClient::connect(cli.server.clone()).await?;
+    let tls = TlsOptions::from_files(cli.ca.as_deref(), cli.cert.as_deref(), cli.key.as_deref())?;
+    let client = StratusClient::connect_with(cli.server.clone(), &tls).await?;
     match cli.command {
         Command::Models { json } => {
             let models = client.list_models().await?;
@@ -60,7 +61,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 print!("{}", render::datasets(&datasets));
             }
         }
-        Command::Bench(args) => load::bench(&client, &cli.server, args).await?,
+        Command::Bench(args) => load::bench(&client, &cli.server, &tls, args).await?,
         Command::Reload { admin_token } => {
             let models = client.reload_models(admin_token.as_deref()).await?;
             print!("{}", render::models(&models));
