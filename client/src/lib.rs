@@ -50,6 +50,23 @@ pub enum ConnectError {
         /// The parse error.
         source: tonic::transport::Error,
     },
+    /// The TLS settings are unusable (a certificate or key that does not
+    /// parse, or that rustls refuses).
+    #[error(
+        "cannot use the TLS settings for {url}: {source}; check the --ca, --cert and --key files (PEM, X.509 v3)"
+    )]
+    Tls {
+        /// The server.
+        url: String,
+        /// What tonic/rustls said.
+        source: tonic::transport::Error,
+    },
+    /// TLS files were given for a plaintext URL.
+    #[error("--ca, --cert and --key apply to https:// servers; {url} is plaintext (use https://)")]
+    TlsForPlaintext {
+        /// The URL.
+        url: String,
+    },
     /// A TLS file could not be read.
     #[error("cannot read {what} {path}: {source}")]
     TlsFile {
@@ -73,7 +90,7 @@ pub enum ConnectError {
 /// TLS settings for `https://` servers: the CA to trust (default: the public
 /// web PKI roots) and, for servers that demand one (mutual TLS), a client
 /// certificate and key. All PEM.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct TlsOptions {
     /// PEM CA certificate(s) to trust instead of the public roots.
     pub ca: Option<Vec<u8>>,
@@ -81,7 +98,22 @@ pub struct TlsOptions {
     pub identity: Option<(Vec<u8>, Vec<u8>)>,
 }
 
+impl std::fmt::Debug for TlsOptions {
+    // Never print the private key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsOptions")
+            .field("ca", &self.ca.as_ref().map(|_| "<pem>"))
+            .field("identity", &self.identity.as_ref().map(|_| "<pem, key>"))
+            .finish()
+    }
+}
+
 impl TlsOptions {
+    /// Whether any TLS file was given.
+    pub fn is_set(&self) -> bool {
+        self.ca.is_some() || self.identity.is_some()
+    }
+
     /// Reads the PEM files named (any may be absent).
     pub fn from_files(
         ca: Option<&std::path::Path>,
@@ -140,8 +172,19 @@ impl StratusClient {
             source,
         };
         let mut endpoint = Endpoint::from_shared(url.clone()).map_err(invalid)?;
-        if url.starts_with("https://") {
-            endpoint = endpoint.tls_config(tls.config()).map_err(invalid)?;
+        let https = url
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+        if tls.is_set() && !https {
+            return Err(ConnectError::TlsForPlaintext { url });
+        }
+        if https {
+            endpoint = endpoint
+                .tls_config(tls.config())
+                .map_err(|source| ConnectError::Tls {
+                    url: url.clone(),
+                    source,
+                })?;
         }
         let channel = endpoint
             .connect()

@@ -106,9 +106,19 @@ impl AdminPolicy {
             .and_then(|v| v.strip_prefix("Bearer "));
         let local = caller.is_some_and(|addr| addr.ip().is_loopback());
         match (&self.token, presented) {
-            (Some(token), Some(presented)) if constant_time_eq(token.as_bytes(), presented.as_bytes()) => Ok(()),
-            (Some(_), Some(_)) => Err(ApiError::PermissionDenied("the admin token presented is not this server's".into())),
-            (_, None) if self.allow_unauthenticated && local => Ok(()),
+            // A token the server knows is checked whoever presents it.
+            (Some(token), Some(presented)) => {
+                if constant_time_eq(token.as_bytes(), presented.as_bytes()) {
+                    Ok(())
+                } else {
+                    Err(ApiError::PermissionDenied(
+                        "the admin token presented is not this server's".into(),
+                    ))
+                }
+            }
+            // Opted in, and the caller is on this machine: no token needed
+            // (one sent anyway to a server without a token is ignored).
+            _ if self.allow_unauthenticated && local => Ok(()),
             (Some(_), None) => Err(ApiError::Unauthenticated(
                 "admin call: send the admin token as `authorization: Bearer <token>` (stratus reload --admin-token)".into(),
             )),
@@ -192,6 +202,8 @@ mod tests {
     fn unauthenticated_admin_is_for_callers_on_loopback_only() {
         let open = policy(None, true, "0.0.0.0:1", false).unwrap();
         assert!(open.authorize(&metadata(None), LOCAL).is_ok());
+        // A token sent to a server that has none is ignored.
+        assert!(open.authorize(&metadata(Some("Bearer x")), LOCAL).is_ok());
         assert!(open.authorize(&metadata(None), REMOTE).is_err());
         assert!(open.authorize(&metadata(None), None).is_err());
     }

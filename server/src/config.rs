@@ -73,7 +73,7 @@ pub struct Config {
 
     /// Longest a single model call may take, in milliseconds; a caller's own
     /// gRPC deadline applies when earlier.
-    #[arg(long, env = "STRATUS_CALL_TIMEOUT_MS", default_value_t = 30_000)]
+    #[arg(long, env = "STRATUS_CALL_TIMEOUT_MS", value_parser = clap::value_parser!(u64).range(1..=86_400_000), default_value_t = 30_000)]
     pub call_timeout_ms: u64,
 
     /// Threads that run model calls (default: one per core).
@@ -87,7 +87,7 @@ pub struct Config {
 
     /// How long every model thread must have been on one call, with calls
     /// waiting, before the pool adds a thread, in milliseconds.
-    #[arg(long, env = "STRATUS_STALL_AFTER_MS", default_value_t = PoolConfig::default().stall_after.as_millis() as u64)]
+    #[arg(long, env = "STRATUS_STALL_AFTER_MS", value_parser = clap::value_parser!(u64).range(1..=3_600_000), default_value_t = PoolConfig::default().stall_after.as_millis() as u64)]
     pub stall_after_ms: u64,
 
     /// Most model threads added while every model thread is stalled.
@@ -145,7 +145,7 @@ pub struct Config {
     /// After SIGTERM/Ctrl-C, how long in-flight calls may take to finish
     /// before the server exits anyway, in seconds. A second signal exits at
     /// once.
-    #[arg(long, env = "STRATUS_DRAIN_TIMEOUT", default_value_t = 10)]
+    #[arg(long, env = "STRATUS_DRAIN_TIMEOUT", value_parser = clap::value_parser!(u64).range(0..=86_400), default_value_t = 10)]
     pub drain_timeout: u64,
 
     /// Do not watch the plugin folder; reload only on ReloadModels or SIGHUP.
@@ -166,13 +166,26 @@ pub struct Config {
     pub request_memory_mib: usize,
 
     /// How long a request message may take to arrive whole once started
-    /// (and a call's first message once the call opens), in milliseconds.
+    /// (and a call's first message once the call opens; a unary request,
+    /// end of stream included), in milliseconds.
     #[arg(
         long,
         env = "STRATUS_MESSAGE_READ_TIMEOUT_MS",
+        value_parser = clap::value_parser!(u64).range(1..=3_600_000),
         default_value_t = 10_000
     )]
     pub message_read_timeout_ms: u64,
+
+    /// HTTP/2 receive window of a connection, in KiB (each stream gets
+    /// half): the most a client can have sent that the server has not yet
+    /// read, so unread data is at most --max-connections times this.
+    #[arg(
+        long,
+        env = "STRATUS_CONNECTION_WINDOW_KIB",
+        value_parser = clap::value_parser!(u32).range(64..=16_384),
+        default_value_t = 256
+    )]
+    pub connection_window_kib: u32,
 
     /// Most concurrent calls (HTTP/2 streams) on one connection.
     #[arg(
@@ -186,24 +199,25 @@ pub struct Config {
     #[arg(long, env = "STRATUS_MAX_CONNECTIONS", default_value_t = 512)]
     pub max_connections: usize,
 
-    /// How long a new connection may take to send the HTTP/2 preface (and,
-    /// with TLS, to finish the handshake), in milliseconds.
-    #[arg(long, env = "STRATUS_HEADER_READ_TIMEOUT_MS", default_value_t = 5_000)]
+    /// How long a new connection may take to send its first bytes: the
+    /// HTTP/2 preface, or with TLS the handshake (the preface after it then
+    /// falls under --idle-timeout-s), in milliseconds.
+    #[arg(long, env = "STRATUS_HEADER_READ_TIMEOUT_MS", value_parser = clap::value_parser!(u64).range(1..=3_600_000), default_value_t = 5_000)]
     pub header_read_timeout_ms: u64,
 
     /// Close a connection from which nothing (not even a keepalive
     /// acknowledgement) has arrived for this long, in seconds.
-    #[arg(long, env = "STRATUS_IDLE_TIMEOUT_S", default_value_t = 300)]
+    #[arg(long, env = "STRATUS_IDLE_TIMEOUT_S", value_parser = clap::value_parser!(u64).range(1..=2_592_000), default_value_t = 300)]
     pub idle_timeout_s: u64,
 
     /// Interval of HTTP/2 keepalive pings to each client, in seconds
     /// (0: none).
-    #[arg(long, env = "STRATUS_KEEPALIVE_INTERVAL_S", default_value_t = 60)]
+    #[arg(long, env = "STRATUS_KEEPALIVE_INTERVAL_S", value_parser = clap::value_parser!(u64).range(0..=86_400), default_value_t = 60)]
     pub keepalive_interval_s: u64,
 
     /// How long a client may take to acknowledge a keepalive ping before
     /// its connection is closed, in seconds.
-    #[arg(long, env = "STRATUS_KEEPALIVE_TIMEOUT_S", default_value_t = 20)]
+    #[arg(long, env = "STRATUS_KEEPALIVE_TIMEOUT_S", value_parser = clap::value_parser!(u64).range(1..=3_600), default_value_t = 20)]
     pub keepalive_timeout_s: u64,
 }
 
@@ -212,7 +226,7 @@ impl Config {
     pub fn budget(&self) -> crate::request_budget::BudgetConfig {
         crate::request_budget::BudgetConfig {
             max_message_bytes: self.max_message_bytes,
-            request_memory_bytes: self.request_memory_mib * 1024 * 1024,
+            request_memory_bytes: self.request_memory_mib.saturating_mul(1024 * 1024),
             message_read_timeout: std::time::Duration::from_millis(self.message_read_timeout_ms),
         }
     }

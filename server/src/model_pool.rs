@@ -284,6 +284,7 @@ fn work(threads: &Threads, index: usize, permanent: bool) {
 /// pool.
 fn watch(threads: &Weak<Threads>) {
     let in_episode = AtomicBool::new(false);
+    let spawn_failures = crate::telemetry::Throttle::new(Duration::from_secs(60));
     loop {
         std::thread::sleep(WATCH_EVERY);
         let Some(threads) = threads.upgrade() else {
@@ -291,7 +292,11 @@ fn watch(threads: &Weak<Threads>) {
         };
         if !threads.jobs.is_empty() && threads.stalled() {
             match spawn_thread(&threads, false) {
-                Err(error) => tracing::warn!(%error, "cannot start another model-call thread"),
+                Err(error) => {
+                    if let Some(failures) = spawn_failures.tick() {
+                        tracing::warn!(%error, failures, "cannot start another model-call thread (logged at most once a minute)");
+                    }
+                }
                 Ok(started) => {
                     if !in_episode.swap(true, Ordering::Relaxed) {
                         tracing::warn!(

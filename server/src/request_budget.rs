@@ -17,12 +17,19 @@
 //!   a caller trickling bytes cannot hold a stream and its buffer forever.
 //!
 //! The budget a message took is held in the call's [`Ledger`] until the
-//! handler is done with the decoded request: unary handlers hold the ledger
-//! for the call, and `ForecastStream` releases each batch's share once the
-//! batch is answered. Health checks are exempt from the byte budget (they
+//! handler is done with the decoded request: the layer keeps the ledger
+//! until the handler's response is ready (all of a unary call), and
+//! `ForecastStream` releases each batch's share once the batch is answered;
+//! on other streaming calls (reflection) a message's share is released when
+//! the next one starts, since they are handled one at a time. A unary call
+//! must arrive whole, end of stream included, within the read timeout, and
+//! carries exactly one message: a caller cannot hold its charge by never
+//! ending the request. Every message is charged at least one unit, so empty
+//! messages are not free. Health checks are exempt from the budget (they
 //! must answer while the server is full) but not from the size limit.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -37,6 +44,33 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 /// The gRPC path prefix exempt from the byte budget.
 const HEALTH_PATH: &str = "/grpc.health.v1.Health/";
+/// The one call whose handler releases each batch's share itself.
+const FORECAST_STREAM_PATH: &str = "/stratus.v1.ForecastService/ForecastStream";
+/// Other calls with a stream of requests (server reflection, both
+/// versions): each message's share is released when the next begins.
+const REFLECTION_PATH: &str = "/grpc.reflection.";
+/// How requests arrive on a call, which decides when their charge ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// One message, then the end of the stream.
+    Unary,
+    /// Many messages; the handler releases what it has answered.
+    ReleasedByHandler,
+    /// Many messages, handled one at a time.
+    OneAtATime,
+}
+
+impl Shape {
+    fn of(path: &str) -> Self {
+        if path == FORECAST_STREAM_PATH {
+            Self::ReleasedByHandler
+        } else if path.starts_with(REFLECTION_PATH) {
+            Self::OneAtATime
+        } else {
+            Self::Unary
+        }
+    }
+}
 /// How long a caller refused for a full budget is asked to wait.
 const RETRY_AFTER: Duration = Duration::from_millis(200);
 /// The gRPC length-prefixed message header: a flag byte and a u32 length.
@@ -76,7 +110,8 @@ impl RequestBudget {
         // could never be served.
         let request_memory_bytes = config
             .request_memory_bytes
-            .max(charge(config.max_message_bytes) * UNIT);
+            .max(charge(config.max_message_bytes) * UNIT)
+            .min(usize::MAX / 2);
         Self {
             config: BudgetConfig {
                 request_memory_bytes,
@@ -156,17 +191,20 @@ pub struct RequestBudgetService<S> {
 impl<S> tower::Service<http::Request<tonic::body::Body>> for RequestBudgetService<S>
 where
     S: tower::Service<http::Request<tonic::body::Body>>,
+    S::Future: Send + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = S::Future;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
-        let exempt = request.uri().path().starts_with(HEALTH_PATH);
+        let path = request.uri().path();
+        let exempt = path.starts_with(HEALTH_PATH);
+        let shape = Shape::of(path);
         let ledger = Ledger::default();
         let (mut parts, body) = request.into_parts();
         parts.extensions.insert(ledger.clone());
@@ -174,7 +212,9 @@ where
             inner: body,
             budget: self.budget.clone(),
             exempt,
-            ledger,
+            shape,
+            messages: 0,
+            ledger: ledger.clone(),
             header: [0; HEADER_LEN],
             header_len: 0,
             remaining: 0,
@@ -183,10 +223,16 @@ where
             ))),
             failed: false,
         };
-        self.inner.call(http::Request::from_parts(
+        let answer = self.inner.call(http::Request::from_parts(
             parts,
             tonic::body::Body::new(body),
-        ))
+        ));
+        Box::pin(async move {
+            // Held until the handler has answered: for a unary call, the
+            // decoded request lives that long.
+            let _held = ledger;
+            answer.await
+        })
     }
 }
 
@@ -196,6 +242,9 @@ struct BudgetedBody {
     inner: tonic::body::Body,
     budget: RequestBudget,
     exempt: bool,
+    shape: Shape,
+    /// Messages begun so far.
+    messages: usize,
     ledger: Ledger,
     header: [u8; HEADER_LEN],
     header_len: usize,
@@ -215,8 +264,10 @@ impl BudgetedBody {
                 let n = self.remaining.min(data.len());
                 self.remaining -= n;
                 data = &data[n..];
-                if self.remaining == 0 {
-                    self.timer = None; // Whole: the stream may idle now.
+                if self.remaining == 0 && self.shape != Shape::Unary {
+                    // Whole: a stream may idle between messages. A unary
+                    // call's timer runs on until the end of the stream.
+                    self.timer = None;
                 }
                 continue;
             }
@@ -239,7 +290,7 @@ impl BudgetedBody {
                 ]) as usize;
                 self.admit(len)?;
                 self.remaining = len;
-                if len == 0 {
+                if len == 0 && self.shape != Shape::Unary {
                     self.timer = None;
                 }
             }
@@ -248,6 +299,17 @@ impl BudgetedBody {
     }
 
     fn admit(&mut self, len: usize) -> Result<(), Status> {
+        self.messages += 1;
+        if self.shape == Shape::Unary && self.messages > 1 {
+            return Err(Status::invalid_argument(
+                "a unary call carries exactly one request message",
+            ));
+        }
+        if self.shape == Shape::OneAtATime {
+            // The previous message has been handled: tonic decodes the next
+            // only when the handler asks for it.
+            self.ledger.release(usize::MAX);
+        }
         let config = &self.budget.config;
         if len > config.max_message_bytes {
             return Err(Status::resource_exhausted(format!(
@@ -288,9 +350,10 @@ impl BudgetedBody {
     }
 }
 
-/// The budget units (KiB) a message of `len` wire bytes is charged.
+/// The budget units (KiB) a message of `len` wire bytes is charged: at
+/// least one, so that even empty messages are counted.
 fn charge(len: usize) -> usize {
-    (len.saturating_mul(EXPANSION)).div_ceil(UNIT)
+    (len.saturating_mul(EXPANSION)).div_ceil(UNIT).max(1)
 }
 
 impl Body for BudgetedBody {
@@ -360,6 +423,8 @@ mod tests {
             inner: tonic::body::Body::empty(),
             budget: budget.clone(),
             exempt: false,
+            shape: Shape::ReleasedByHandler,
+            messages: 0,
             ledger: Ledger::default(),
             header: [0; HEADER_LEN],
             header_len: 0,
@@ -367,6 +432,31 @@ mod tests {
             timer: None,
             failed: false,
         }
+    }
+
+    #[tokio::test]
+    async fn a_unary_call_carries_one_message_and_reflection_releases_as_it_goes() {
+        let budget = budget(1_024, 1024 * 1024);
+        let mut unary = body(&budget);
+        unary.shape = Shape::Unary;
+        unary.account(&frame(10)).unwrap();
+        let status = unary.account(&frame(10)).unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        let mut reflection = body(&budget);
+        reflection.shape = Shape::OneAtATime;
+        for _ in 0..100 {
+            reflection.account(&frame(64)).unwrap();
+        }
+        assert_eq!(reflection.ledger.0.lock().unwrap().len(), 1);
+        assert_eq!(
+            Shape::of("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"),
+            Shape::OneAtATime
+        );
+        assert_eq!(Shape::of(FORECAST_STREAM_PATH), Shape::ReleasedByHandler);
+        assert_eq!(
+            Shape::of("/stratus.v1.ForecastService/Forecast"),
+            Shape::Unary
+        );
     }
 
     fn frame(len: u32) -> Vec<u8> {
@@ -386,11 +476,12 @@ mod tests {
         for chunk in wire.chunks(3) {
             body.account(chunk).unwrap();
         }
-        // Charged at the worst-case expansion, in whole KiB.
-        assert_eq!(budget.in_flight(), (320 + 64) * EXPANSION);
+        // Charged at the worst-case expansion, in whole KiB; the empty
+        // message is charged one unit.
+        assert_eq!(budget.in_flight(), (320 + 64) * EXPANSION + 1024);
         assert_eq!(body.ledger.0.lock().unwrap().len(), 3);
         body.ledger.release(1);
-        assert_eq!(budget.in_flight(), 64 * EXPANSION);
+        assert_eq!(budget.in_flight(), 64 * EXPANSION + 1024);
         drop(body);
         assert_eq!(
             budget.in_flight(),

@@ -182,6 +182,10 @@ pub async fn run(
     }
     let serving = builder
         .max_concurrent_streams(config.max_streams_per_connection)
+        // hyper's default windows (1 MiB each) would let every connection
+        // park a megabyte the server has not read; see the flag.
+        .initial_connection_window_size(config.connection_window_kib * 1024)
+        .initial_stream_window_size(config.connection_window_kib * 512)
         .http2_keepalive_interval(keepalive)
         .http2_keepalive_timeout(Some(std::time::Duration::from_secs(
             config.keepalive_timeout_s,

@@ -49,6 +49,8 @@ pub async fn observe<T>(
     call: impl Future<Output = Result<T, ApiError>>,
 ) -> Result<tonic::Response<T>, tonic::Status> {
     let started = Instant::now();
+    // The name is the caller's, unchecked yet: log at most a prefix of it.
+    let model = &*crate::limits::shown(model);
     let span = tracing::debug_span!("rpc", rpc, model);
     let result = call.instrument(span).await.map_err(tonic::Status::from);
     let latency_us = started.elapsed().as_micros() as u64;

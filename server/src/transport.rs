@@ -3,8 +3,9 @@
 //!
 //! Limits ([`ConnectionLimits`], each a flag): at most `--max-connections`
 //! open at once (one more is closed on accept, logged at most once a
-//! minute); the first bytes (the HTTP/2 preface, or the TLS handshake) must
-//! arrive within `--header-read-timeout-ms`; a connection from which nothing
+//! minute); the first bytes (the HTTP/2 preface, or the TLS handshake, which
+//! tonic bounds with the same limit; the preface after a handshake falls
+//! under the idle limit) must arrive within `--header-read-timeout-ms`; a connection from which nothing
 //! has arrived for `--idle-timeout-s` is closed. Live gRPC clients answer
 //! the server's keepalive pings, so only dead or deliberately silent peers
 //! reach the idle limit. Per-stream limits (concurrent streams, message
@@ -65,7 +66,9 @@ impl Admission {
     pub fn new(limits: ConnectionLimits) -> Self {
         Self {
             limits,
-            slots: Arc::new(Semaphore::new(limits.max_connections.max(1))),
+            slots: Arc::new(Semaphore::new(
+                limits.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+            )),
             refusals: Arc::new(Throttle::new(Duration::from_secs(60))),
         }
     }
@@ -91,7 +94,8 @@ impl Admission {
 
     /// Connections open now.
     pub fn open(&self) -> usize {
-        self.limits.max_connections.max(1) - self.slots.available_permits()
+        self.limits.max_connections.clamp(1, Semaphore::MAX_PERMITS)
+            - self.slots.available_permits()
     }
 }
 

@@ -155,13 +155,14 @@ pub fn risk(request: &RiskRequest, ctx: Context<'_>) -> Result<ValidRisk, ApiErr
     let mut violations = Violations::new(ctx.limits.max_violations);
     let inputs = &model.description.inputs;
     for (name, value) in sorted(&request.indicators) {
-        let field = format!("indicators[{name}]");
+        let field = format!("indicators[{}]", shown(name));
         match inputs.iter().find(|spec| &spec.name == name) {
             None => violations.push(FieldViolation::new(
                 field,
                 format!(
-                    "'{}' does not read '{name}'; it reads: {}",
+                    "'{}' does not read '{}'; it reads: {}",
                     model.description.name,
+                    shown(name),
                     names(inputs)
                 ),
             )),
@@ -173,7 +174,7 @@ pub fn risk(request: &RiskRequest, ctx: Context<'_>) -> Result<ValidRisk, ApiErr
         if let Some((cadence, _)) = check_series(
             s,
             "",
-            &format!("series[{role}]"),
+            &format!("series[{}]", shown(role)),
             ctx.limits,
             &mut violations,
         )? {
@@ -482,7 +483,7 @@ fn check_params(
     violations: &mut Violations,
 ) -> HashMap<String, f64> {
     for (name, value) in sorted(given) {
-        let at = format!("{prefix}{field}[{name}]");
+        let at = format!("{prefix}{field}[{}]", shown(name));
         match specs.iter().find(|spec| &spec.name == name) {
             None => violations.push(FieldViolation::new(
                 at,

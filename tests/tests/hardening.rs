@@ -287,6 +287,8 @@ async fn calls_whose_deadline_passed_in_the_queue_are_never_run() {
 
 #[tokio::test]
 async fn a_full_model_queue_refuses_with_retry_info_while_health_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls");
     let server = Server::start(ServerOptions {
         plugins: vec![FAULTY],
         args: vec![
@@ -294,12 +296,23 @@ async fn a_full_model_queue_refuses_with_retry_info_while_health_answers() {
             "--max-queued-calls=2".into(),
             "--max-stall-threads=0".into(),
         ],
+        env: vec![("STRATUS_FAULTY_CALLS", log.display().to_string())],
         ..Default::default()
     });
     let client = server.client().await;
+    let after_smoke = calls_run(&log);
     let running = client.clone();
-    let running = tokio::spawn(async move { running.forecast(stall(800.0)).await });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Long enough that the seven below all arrive while it runs.
+    let running = tokio::spawn(async move { running.forecast(stall(3_000.0)).await });
+    // Wait until it runs on the only model thread (the queue is empty).
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    while calls_run(&log) == after_smoke {
+        assert!(
+            std::time::Instant::now() < until,
+            "the first call never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let mut calls = Vec::new();
     for _ in 0..7 {
         let client = client.clone();
@@ -382,8 +395,16 @@ async fn oversized_and_numerous_large_messages_are_refused_before_they_are_buffe
     );
 
     // Sixteen at once, each just under the limit (1.9 MiB of 2-byte
-    // observations, which decode to 32 bytes each): the memory budget
-    // admits one or two at a time and refuses the rest with a retry delay.
+    // observations, which decode to 32 bytes each), on a server that would
+    // accept that many observations: the memory budget admits one or two at
+    // a time and refuses the rest, before buffering them, with a retry delay.
+    drop(client);
+    drop(server);
+    let server = Server::start(ServerOptions {
+        plugins: vec![NAIVE],
+        args: vec!["--max-observations=2000000".into()],
+        ..Default::default()
+    });
     series.observations.truncate(990_000);
     let mut calls = Vec::new();
     for _ in 0..16 {
@@ -391,14 +412,47 @@ async fn oversized_and_numerous_large_messages_are_refused_before_they_are_buffe
         let request = forecast("naive", series.clone(), 1);
         calls.push(tokio::spawn(async move { client.forecast(request).await }));
     }
-    let mut codes = Vec::new();
+    let mut budget_refusals = 0;
     for call in calls {
-        codes.push(call.await.unwrap().unwrap_err().code());
+        let status = call.await.unwrap().unwrap_err();
+        if status.code() == Code::ResourceExhausted {
+            assert!(
+                status.message().contains("--request-memory-mib"),
+                "{}",
+                status.message()
+            );
+            assert!(
+                status.get_error_details().retry_info().is_some(),
+                "RetryInfo"
+            );
+            budget_refusals += 1;
+        } else {
+            // Admitted, decoded, then refused: empty periods are invalid.
+            assert_eq!(status.code(), Code::InvalidArgument, "{}", status.message());
+        }
     }
-    assert!(
-        codes.iter().all(|c| *c == Code::ResourceExhausted),
-        "{codes:?}"
-    );
+    assert!(budget_refusals > 0, "the memory budget refused some");
+    assert_healthy(&server).await;
+}
+
+#[tokio::test]
+async fn a_unary_call_that_never_ends_its_request_is_cut_off() {
+    let server = Server::start(ServerOptions {
+        plugins: vec![NAIVE],
+        args: vec!["--message-read-timeout-ms=500".into()],
+        ..Default::default()
+    });
+    let (_client, response, mut stream) = raw_h2::forecast_call(&server).await;
+    // A whole message, but the stream is never ended: without a limit the
+    // call would hold its charge of the memory budget for ever.
+    let request = forecast_dataset("naive", "china-cloud-infra-annual", 1);
+    let body = raw_h2::framed(&prost::Message::encode_to_vec(&request));
+    stream.send_data(body, false).unwrap();
+    let (code, message) = tokio::time::timeout(Duration::from_secs(10), raw_h2::status(response))
+        .await
+        .expect("the server answers")
+        .expect("a grpc-status");
+    assert_eq!(code, Code::DeadlineExceeded as i32, "{message}");
     assert_healthy(&server).await;
 }
 
@@ -419,17 +473,27 @@ async fn connections_that_send_nothing_are_closed_and_the_cap_holds() {
         silent.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
     }
     // The server's own SETTINGS may arrive first; then the end.
-    async fn closed_by_server(mut connection: tokio::net::TcpStream) -> bool {
+    /// Bytes the server sent before closing, or `None` if it did not close
+    /// within 5 s. An admitted connection gets the server's HTTP/2 SETTINGS
+    /// first; one refused at the cap gets nothing.
+    async fn sent_before_close(mut connection: tokio::net::TcpStream) -> Option<usize> {
         let mut sink = Vec::new();
         let read = connection.read_to_end(&mut sink);
-        matches!(
-            tokio::time::timeout(Duration::from_secs(5), read).await,
-            Ok(Ok(_)) | Ok(Err(_))
-        )
+        match tokio::time::timeout(Duration::from_secs(5), read).await {
+            Ok(_) => Some(sink.len()),
+            Err(_) => None,
+        }
     }
-    // At the cap: one more connection is closed at once.
+    async fn closed_by_server(connection: tokio::net::TcpStream) -> bool {
+        sent_before_close(connection).await.is_some()
+    }
+    // At the cap: one more connection is closed at once, unanswered.
     let extra = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    assert!(closed_by_server(extra).await, "a connection over the cap");
+    assert_eq!(
+        sent_before_close(extra).await,
+        Some(0),
+        "a connection over the cap is closed before HTTP/2 starts"
+    );
     // The silent ones are closed after the header-read timeout, which frees
     // their slots for real clients.
     for connection in silent {

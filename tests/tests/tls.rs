@@ -146,7 +146,13 @@ async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
         String::from_utf8_lossy(&ok.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&ok.stdout).trim(), "SERVING");
-    assert!(!cli(false).status.success());
+    let refused = cli(false);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("--cert"),
+        "the CLI says what is missing: {said}"
+    );
 }
 
 /// Runs the server binary with `args` (plugins from an empty folder) and

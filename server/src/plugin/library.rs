@@ -236,7 +236,7 @@ pub fn open(path: &Path, copy: PrivateCopy) -> Result<OpenedLibrary, LoadError> 
     })?
 }
 
-const STEP_DLOPEN: &str = "dlopen (the library's initialisers)";
+pub(crate) const STEP_DLOPEN: &str = "dlopen (the library's initialisers)";
 
 fn map(
     path: &Path,

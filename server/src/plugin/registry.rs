@@ -30,6 +30,7 @@ use super::library::{
 use super::smoke::{self, SmokeError};
 use super::watchdog::Stopped;
 use crate::error::ApiError;
+use crate::limits::shown;
 
 /// One model served from one library.
 #[derive(Debug)]
@@ -164,6 +165,9 @@ pub struct PluginRegistry {
 struct Abandoned {
     thread: JoinHandle<()>,
     error: String,
+    /// Whether it hung inside `dlopen` (the library's initialisers), where
+    /// the dynamic loader's lock is held.
+    in_dlopen: bool,
 }
 
 impl PluginRegistry {
@@ -273,6 +277,9 @@ impl PluginRegistry {
         let opened = match cached {
             Some(opened) => opened,
             None => {
+                if let Some(error) = self.loader_blocked() {
+                    return Err(error);
+                }
                 let opened = library::open(path, copy).map_err(|e| self.refusal(&sha256, e))?;
                 if let Ok(mut mapped) = self.mapped.lock() {
                     mapped.insert(sha256.clone(), opened.clone());
@@ -327,17 +334,33 @@ impl PluginRegistry {
     /// are not loaded again while the abandoned thread still runs.
     fn note_stopped(&self, sha256: &str, stopped: Stopped) -> String {
         let error = stopped.to_string();
-        if let Stopped::Hung { thread, .. } = stopped {
+        if let Stopped::Hung { thread, step, .. } = stopped {
             let mut hung = self.hung.lock().unwrap_or_else(|e| e.into_inner());
             hung.insert(
                 sha256.to_owned(),
                 Abandoned {
                     thread,
                     error: error.clone(),
+                    in_dlopen: step == library::STEP_DLOPEN,
                 },
             );
         }
         error
+    }
+
+    /// The refusal for any new library while another hangs inside `dlopen`:
+    /// its initialisers hold the dynamic loader's lock, so every `dlopen`
+    /// would hang behind it (and leak a thread each).
+    fn loader_blocked(&self) -> Option<String> {
+        let hung = self.hung.lock().unwrap_or_else(|e| e.into_inner());
+        hung.iter()
+            .find(|(_, a)| a.in_dlopen && !a.thread.is_finished())
+            .map(|(sha256, _)| {
+                format!(
+                    "not loaded: the library with sha256 {} hangs in its initialisers and holds the dynamic loader's lock, so no new library can be loaded until it returns; remove it and restart the server",
+                    sha256.get(..12).unwrap_or(sha256)
+                )
+            })
     }
 
     /// The refusal for a library whose earlier load hung and whose thread
@@ -360,6 +383,8 @@ impl PluginRegistry {
 
     /// The model `name` at `version` (empty: the newest).
     pub fn resolve(&self, name: &str, version: &str) -> Result<Arc<LoadedModel>, ApiError> {
+        // Both are the caller's: messages show at most a prefix of them.
+        let (name_shown, version_shown) = (shown(name), shown(version));
         if name.is_empty() {
             return Err(ApiError::invalid(
                 "model.name",
@@ -370,7 +395,7 @@ impl PluginRegistry {
         let Some(versions) = snapshot.models.get(name) else {
             let known: Vec<&str> = snapshot.models.keys().map(String::as_str).collect();
             return Err(ApiError::NotFound(format!(
-                "model.name: no model '{name}' is loaded (loaded: {})",
+                "model.name: no model '{name_shown}' is loaded (loaded: {})",
                 if known.is_empty() {
                     "none".to_owned()
                 } else {
@@ -380,7 +405,9 @@ impl PluginRegistry {
         };
         if version.is_empty() {
             return versions.first().cloned().ok_or_else(|| {
-                ApiError::NotFound(format!("model.name: no version of '{name}' is loaded"))
+                ApiError::NotFound(format!(
+                    "model.name: no version of '{name_shown}' is loaded"
+                ))
             });
         }
         versions
@@ -393,7 +420,7 @@ impl PluginRegistry {
                     .map(|m| m.description.version.as_str())
                     .collect();
                 ApiError::NotFound(format!(
-                    "model.version: '{name}' has no version '{version}' loaded (loaded: {})",
+                    "model.version: '{name_shown}' has no version '{version_shown}' loaded (loaded: {})",
                     known.join(", ")
                 ))
             })
@@ -532,6 +559,34 @@ mod tests {
                 Instant::now() < until,
                 "the thread returned, so it is retried"
             );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn a_hang_inside_dlopen_blocks_every_new_library_until_it_returns() {
+        let folder = tempfile::tempdir().unwrap();
+        let registry = PluginRegistry::new(folder.path()).unwrap();
+        assert!(registry.loader_blocked().is_none());
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let _ = released.recv();
+        });
+        let stopped = Stopped::Hung {
+            step: library::STEP_DLOPEN,
+            limit: Duration::from_secs(10),
+            thread,
+        };
+        registry.note_stopped("0123456789abcdef", stopped);
+        let refusal = registry.loader_blocked().expect("the loader is blocked");
+        assert!(
+            refusal.contains("0123456789ab") && refusal.contains("restart"),
+            "{refusal}"
+        );
+        release.send(()).unwrap();
+        let until = Instant::now() + Duration::from_secs(10);
+        while registry.loader_blocked().is_some() {
+            assert!(Instant::now() < until, "the thread returned");
             std::thread::sleep(Duration::from_millis(10));
         }
     }

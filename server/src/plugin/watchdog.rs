@@ -136,7 +136,9 @@ mod tests {
         else {
             panic!("expected a hang, got {outcome:?}");
         };
-        assert_eq!(step, "describe");
+        // On a loaded machine the thread may not have reached `describe`
+        // within 100 ms; either way the step it was in is named.
+        assert!(matches!(step, "describe" | "opening"), "{step}");
         assert_eq!(limit, Duration::from_millis(100));
         assert!(!thread.is_finished(), "the thread runs on");
         release.send(()).unwrap();

@@ -61,7 +61,8 @@ impl DatasetService for DatasetApi {
             }
             self.state.datasets.get(&name).cloned().ok_or_else(|| {
                 ApiError::NotFound(format!(
-                    "name: no dataset '{name}' (available: {})",
+                    "name: no dataset '{}' (available: {})",
+                    crate::limits::shown(&name),
                     self.state.datasets.names().join(", ")
                 ))
             })

@@ -90,7 +90,20 @@ pub(crate) async fn run(
 ) -> Result<ForecastResponse, ApiError> {
     let mut prepared = prepare(state, request, prefix)?;
     let call = std::mem::take(&mut prepared.call);
-    let response = invoke(state, &prepared.model, call, budget).await?;
+    let response =
+        invoke(state, &prepared.model, call, budget)
+            .await
+            .map_err(|error| match error {
+                // A model's refusal names a field of the forecast; nested in a
+                // risk request that is `demand.<field>`.
+                ApiError::InvalidArgument(mut violations) if !prefix.is_empty() => {
+                    for v in &mut violations {
+                        v.field.insert_str(0, prefix);
+                    }
+                    ApiError::InvalidArgument(violations)
+                }
+                other => other,
+            })?;
     finish(prepared, response)
 }
 
@@ -290,8 +303,6 @@ impl ForecastService for ForecastApi {
         request: Request<ForecastRequest>,
     ) -> Result<Response<ForecastResponse>, Status> {
         let budget = Budget::from_metadata(request.metadata(), self.state.call_timeout);
-        // The request's bytes stay counted in flight until the call ends.
-        let _held = Ledger::of(&request);
         let request = request.into_inner();
         let model = request
             .model

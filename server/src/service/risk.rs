@@ -130,8 +130,6 @@ impl RiskService for RiskApi {
         request: Request<RiskRequest>,
     ) -> Result<Response<RiskResponse>, Status> {
         let budget = Budget::from_metadata(request.metadata(), self.state.call_timeout);
-        // The request's bytes stay counted in flight until the call ends.
-        let _held = crate::request_budget::Ledger::of(&request);
         let request = request.into_inner();
         let model = request
             .model

@@ -19,19 +19,38 @@ use args::{Cli, Command};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    let (tls, has_cert) = (cli.server.starts_with("https://"), cli.cert.is_some());
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             match error.downcast_ref::<tonic::Status>() {
                 Some(status) => eprintln!(
-                    "error: {}: {}",
+                    "error: {}: {}{}",
                     render::code_name(status.code()),
-                    status.message()
+                    status.message(),
+                    transport_hint(status, tls, has_cert)
                 ),
                 None => eprintln!("error: {error:#}"),
             }
             ExitCode::FAILURE
         }
+    }
+}
+
+/// What a bare transport failure probably means, since TLS mismatches reach
+/// the caller only as a cancelled call or an HTTP/2 protocol error.
+fn transport_hint(status: &tonic::Status, tls: bool, has_cert: bool) -> &'static str {
+    let transport = matches!(
+        status.code(),
+        tonic::Code::Cancelled | tonic::Code::Unavailable
+    ) || status.message().starts_with("h2 protocol error");
+    match (transport, tls, has_cert) {
+        (false, _, _) => "",
+        (true, true, false) => {
+            " (if the server requires client certificates, pass --cert and --key)"
+        }
+        (true, false, _) => " (if the server serves TLS, use an https:// URL with --ca)",
+        (true, true, true) => " (check that the server trusts the CA of --cert)",
     }
 }
 
