@@ -40,10 +40,14 @@ async fn main() -> ExitCode {
 /// What a bare transport failure probably means, since TLS mismatches reach
 /// the caller only as a cancelled call or an HTTP/2 protocol error.
 fn transport_hint(status: &tonic::Status, tls: bool, has_cert: bool) -> &'static str {
+    // What a refused handshake looks like depends on timing: a cancelled
+    // call, an unknown transport error, or an HTTP/2 protocol error.
+    let message = status.message();
     let transport = matches!(
         status.code(),
         tonic::Code::Cancelled | tonic::Code::Unavailable
-    ) || status.message().starts_with("h2 protocol error");
+    ) || message.starts_with("h2 protocol error")
+        || message.contains("transport error");
     match (transport, tls, has_cert) {
         (false, _, _) => "",
         (true, true, false) => {
@@ -97,6 +101,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 print_json(&response)?;
             } else {
                 print!("{}", render::forecast(&response));
+            }
+        }
+        Command::Backtest(backtest) => {
+            let json = backtest.json;
+            let response = client.backtest(backtest.into_request()?).await?;
+            if json {
+                print_json(&response)?;
+            } else {
+                print!("{}", render::backtest(&response));
             }
         }
         Command::Risk(risk) => {
