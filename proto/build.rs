@@ -12,6 +12,7 @@ const API_PROTOS: &[&str] = &[
     "stratus/v1/forecast.proto",
     "stratus/v1/risk.proto",
     "stratus/v1/dataset.proto",
+    "stratus/v1/evaluation.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -24,6 +24,7 @@ pub mod bench;
 
 use futures::Stream;
 use stratus_proto::v1::dataset_service_client::DatasetServiceClient;
+use stratus_proto::v1::evaluation_service_client::EvaluationServiceClient;
 use stratus_proto::v1::forecast_service_client::ForecastServiceClient;
 use stratus_proto::v1::model_service_client::ModelServiceClient;
 use stratus_proto::v1::risk_service_client::RiskServiceClient;
@@ -220,6 +221,25 @@ impl StratusClient {
     ) -> Result<Streaming<proto::ForecastResponse>, Status> {
         let mut client = ForecastServiceClient::new(self.channel.clone());
         Ok(client.forecast_stream(requests).await?.into_inner())
+    }
+
+    /// `EvaluationService.Backtest`: rolling-origin scores of one or more
+    /// models on one series.
+    pub async fn backtest(
+        &self,
+        request: proto::BacktestRequest,
+    ) -> Result<proto::BacktestResponse, Status> {
+        let mut client = EvaluationServiceClient::new(self.channel.clone());
+        Ok(client.backtest(request).await?.into_inner())
+    }
+
+    /// `EvaluationService.BacktestStream`: responses arrive in request order.
+    pub async fn backtest_stream(
+        &self,
+        requests: impl Stream<Item = proto::BacktestRequest> + Send + 'static,
+    ) -> Result<Streaming<proto::BacktestResponse>, Status> {
+        let mut client = EvaluationServiceClient::new(self.channel.clone());
+        Ok(client.backtest_stream(requests).await?.into_inner())
     }
 
     /// `RiskService.ScoreRisk`.

@@ -67,6 +67,15 @@ pub struct Config {
     #[arg(long, env = "STRATUS_MAX_ANSWER_INTERVALS", default_value_t = Limits::default().max_answer_intervals)]
     pub max_answer_intervals: u64,
 
+    /// Most models one backtest may score.
+    #[arg(long, env = "STRATUS_MAX_BACKTEST_MODELS", default_value_t = Limits::default().max_backtest_models)]
+    pub max_backtest_models: usize,
+
+    /// Most forecast origins in one backtest (it runs models × origins
+    /// forecasts).
+    #[arg(long, env = "STRATUS_MAX_BACKTEST_ORIGINS", default_value_t = Limits::default().max_backtest_origins)]
+    pub max_backtest_origins: u32,
+
     /// Most field violations listed in one error (the rest are counted).
     #[arg(long, env = "STRATUS_MAX_VIOLATIONS", default_value_t = Limits::default().max_violations)]
     pub max_violations: usize,
@@ -262,6 +271,8 @@ impl Config {
             max_string_bytes: self.max_string_bytes,
             max_answer_intervals: self.max_answer_intervals,
             max_violations: self.max_violations,
+            max_backtest_models: self.max_backtest_models,
+            max_backtest_origins: self.max_backtest_origins,
         }
     }
 }

@@ -4,7 +4,8 @@
 //! Map of the crate (see ARCHITECTURE.md for how a request flows):
 //! - [`config`]: flags and environment.
 //! - [`server`]: start-up, the tonic router, health, reflection, shutdown.
-//! - [`service`]: the four gRPC services.
+//! - [`service`]: the gRPC services.
+//! - [`evaluation`]: backtests, M4 metrics and the Naive2 benchmark.
 //! - [`validate`], [`limits`]: request checks before any plugin sees a request.
 //! - [`plugin`]: loading libraries and the registry of loaded models.
 //! - [`dataset`], [`period`]: reference series and period labels.
@@ -18,6 +19,7 @@ pub mod config;
 pub mod dataset;
 pub mod deadline;
 pub mod error;
+pub mod evaluation;
 pub mod limits;
 pub mod model_info;
 pub mod model_pool;

@@ -47,6 +47,11 @@ pub struct Limits {
     /// Most field violations reported in one `BadRequest`
     /// (`--max-violations`); the rest are counted, not listed.
     pub max_violations: usize,
+    /// Most models one backtest may score (`--max-backtest-models`).
+    pub max_backtest_models: usize,
+    /// Most forecast origins in one backtest (`--max-backtest-origins`):
+    /// a backtest runs models × origins forecasts.
+    pub max_backtest_origins: u32,
 }
 
 impl Default for Limits {
@@ -61,6 +66,8 @@ impl Default for Limits {
             max_string_bytes: 256,
             max_answer_intervals: 1_000,
             max_violations: 20,
+            max_backtest_models: 8,
+            max_backtest_origins: 24,
         }
     }
 }

@@ -44,8 +44,9 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 /// The gRPC path prefix exempt from the byte budget.
 const HEALTH_PATH: &str = "/grpc.health.v1.Health/";
-/// The one call whose handler releases each batch's share itself.
+/// The calls whose handlers release what they have answered themselves.
 const FORECAST_STREAM_PATH: &str = "/stratus.v1.ForecastService/ForecastStream";
+const BACKTEST_STREAM_PATH: &str = "/stratus.v1.EvaluationService/BacktestStream";
 /// Other calls with a stream of requests (server reflection, both
 /// versions): each message's share is released when the next begins.
 const REFLECTION_PATH: &str = "/grpc.reflection.";
@@ -62,7 +63,7 @@ enum Shape {
 
 impl Shape {
     fn of(path: &str) -> Self {
-        if path == FORECAST_STREAM_PATH {
+        if path == FORECAST_STREAM_PATH || path == BACKTEST_STREAM_PATH {
             Self::ReleasedByHandler
         } else if path.starts_with(REFLECTION_PATH) {
             Self::OneAtATime

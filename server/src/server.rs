@@ -7,6 +7,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 
 use stratus_proto::v1::dataset_service_server::DatasetServiceServer;
+use stratus_proto::v1::evaluation_service_server::EvaluationServiceServer;
 use stratus_proto::v1::forecast_service_server::ForecastServiceServer;
 use stratus_proto::v1::model_service_server::ModelServiceServer;
 use stratus_proto::v1::risk_service_server::RiskServiceServer;
@@ -15,7 +16,7 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::dataset::{DatasetCatalog, DatasetError};
 use crate::plugin::PluginRegistry;
-use crate::service::{AppState, DatasetApi, ForecastApi, ModelApi, RiskApi};
+use crate::service::{AppState, DatasetApi, EvaluationApi, ForecastApi, ModelApi, RiskApi};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +68,7 @@ const SERVICES: &[&str] = &[
     "stratus.v1.RiskService",
     "stratus.v1.ModelService",
     "stratus.v1.DatasetService",
+    "stratus.v1.EvaluationService",
 ];
 
 /// Loads everything, binds, prints the bound address on stdout, and serves
@@ -216,6 +218,11 @@ pub async fn run(
         )
         .add_service(
             DatasetServiceServer::new(DatasetApi::new(Arc::clone(&state)))
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
+        )
+        .add_service(
+            EvaluationServiceServer::new(EvaluationApi::new(Arc::clone(&state)))
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit),
         )

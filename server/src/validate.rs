@@ -286,7 +286,7 @@ fn check_risk_sizes(request: &RiskRequest, limits: Limits) -> Result<(), ApiErro
 }
 
 /// A map's size and the length of each key.
-fn check_map_keys<'a>(
+pub(crate) fn check_map_keys<'a>(
     keys: impl ExactSizeIterator<Item = &'a String>,
     limits: Limits,
     most: usize,
@@ -301,7 +301,7 @@ fn check_map_keys<'a>(
 }
 
 /// `RESOURCE_EXHAUSTED` naming `flag` when `count` is above `most`.
-fn at_most(
+pub(crate) fn at_most(
     count: usize,
     most: usize,
     what: &str,
@@ -319,7 +319,7 @@ fn at_most(
 
 /// `RESOURCE_EXHAUSTED` when a caller's string is longer than
 /// `--max-string-bytes`.
-fn string_within(
+pub(crate) fn string_within(
     text: &str,
     limits: Limits,
     field: impl FnOnce() -> String,
@@ -360,7 +360,7 @@ fn resolve(
 /// Checks a series (field path `{prefix}{name}`); returns its cadence and
 /// last period when it is usable. Over-limit series fail at once: their size
 /// is the problem, not a field.
-fn check_series(
+pub(crate) fn check_series(
     series: &Series,
     prefix: &str,
     name: &str,
@@ -453,7 +453,12 @@ fn check_series(
     })
 }
 
-fn check_levels(levels: &[f64], prefix: &str, name: &str, violations: &mut Violations) -> Vec<f64> {
+pub(crate) fn check_levels(
+    levels: &[f64],
+    prefix: &str,
+    name: &str,
+    violations: &mut Violations,
+) -> Vec<f64> {
     if levels.is_empty() {
         return DEFAULT_LEVELS.to_vec();
     }
@@ -507,7 +512,12 @@ fn check_params(
         .collect()
 }
 
-fn check_value(value: f64, spec: &wire::ParamSpec, field: &str, violations: &mut Violations) {
+pub(crate) fn check_value(
+    value: f64,
+    spec: &wire::ParamSpec,
+    field: &str,
+    violations: &mut Violations,
+) {
     if !value.is_finite() {
         violations.push(FieldViolation::new(
             field,
@@ -558,7 +568,7 @@ fn names(specs: &[wire::ParamSpec]) -> String {
 }
 
 /// Map entries in name order, so messages are deterministic.
-fn sorted<V>(map: &HashMap<String, V>) -> Vec<(&String, &V)> {
+pub(crate) fn sorted<V>(map: &HashMap<String, V>) -> Vec<(&String, &V)> {
     let order: BTreeSet<&String> = map.keys().collect();
     order
         .into_iter()

@@ -383,7 +383,8 @@ impl ForecastService for ForecastApi {
     }
 }
 
-fn with_request_id(status: Status, request_id: &str) -> Status {
+/// A stream item's status, prefixed with its `request_id`.
+pub(crate) fn with_request_id(status: Status, request_id: &str) -> Status {
     let message = format!(
         "request_id '{}': {}",
         crate::limits::shown(request_id),

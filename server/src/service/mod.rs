@@ -2,6 +2,7 @@
 //! model off the async workers, checks what came back, and answers.
 
 mod dataset;
+mod evaluation;
 mod forecast;
 mod model;
 mod risk;
@@ -9,6 +10,7 @@ mod risk;
 use std::sync::Arc;
 
 pub use dataset::DatasetApi;
+pub use evaluation::EvaluationApi;
 pub use forecast::{ForecastApi, answer_problem};
 pub use model::ModelApi;
 pub use risk::RiskApi;
@@ -41,8 +43,21 @@ pub struct AppState {
     pub models: crate::model_pool::ModelPool,
 }
 
+/// Runs one forecast request through the whole forecast path (validation,
+/// the model pool, the answer checks), for callers inside the server such as
+/// backtests.
+pub(crate) async fn forecast_run(
+    state: &AppState,
+    request: stratus_proto::v1::ForecastRequest,
+    budget: Budget,
+) -> Result<stratus_proto::v1::ForecastResponse, ApiError> {
+    forecast::run(state, request, "", budget).await
+}
+
+pub(crate) use forecast::with_request_id;
+
 impl AppState {
-    fn context(&self) -> Context<'_> {
+    pub(crate) fn context(&self) -> Context<'_> {
         Context {
             registry: &self.registry,
             datasets: &self.datasets,

@@ -73,6 +73,9 @@ pub enum Command {
     },
     /// Forecast a dataset or a CSV file.
     Forecast(ForecastArgs),
+    /// Score models by rolling-origin backtest (sMAPE, MASE, OWA against
+    /// Naive2, interval coverage), ranked by OWA.
+    Backtest(BacktestArgs),
     /// Load-test the server (loopback or your own servers only).
     Bench(BenchArgs),
     /// Score risk from indicators.
@@ -121,6 +124,69 @@ impl ForecastArgs {
             }),
             source: Some(source),
             horizon: self.horizon,
+            levels: self.levels,
+            params: self.params.into_iter().collect(),
+            request_id: String::new(),
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// A model to score, `name` or `name@version`; repeat for several.
+    #[arg(long = "model", required = true, value_name = "NAME[@VERSION]")]
+    pub models: Vec<String>,
+    /// A dataset the server holds (see `stratus datasets`).
+    #[arg(long, conflicts_with = "csv", required_unless_present = "csv")]
+    pub dataset: Option<String>,
+    /// A CSV file with `period,value` columns.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Periods forecast from each origin.
+    #[arg(long)]
+    pub horizon: u32,
+    /// Forecast origins (the last one forecasts the final `horizon` periods).
+    #[arg(long, default_value_t = 3)]
+    pub origins: u32,
+    /// Periods between origins.
+    #[arg(long, default_value_t = 1)]
+    pub step: u32,
+    /// Interval coverage in percent to score; repeat for several (default
+    /// 80 and 95).
+    #[arg(long = "level")]
+    pub levels: Vec<f64>,
+    /// A model parameter, `name=value`, given to the models that declare it.
+    #[arg(long = "param", value_parser = input::key_value)]
+    pub params: Vec<(String, f64)>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl BacktestArgs {
+    pub fn into_request(self) -> anyhow::Result<proto::BacktestRequest> {
+        let source = match (self.dataset, self.csv) {
+            (Some(name), _) => proto::backtest_request::Source::Dataset(name),
+            (None, Some(path)) => proto::backtest_request::Source::Series(input::read_csv(&path)?),
+            (None, None) => anyhow::bail!("give --dataset NAME or --csv FILE"),
+        };
+        let models = self
+            .models
+            .into_iter()
+            .map(|m| {
+                let (name, version) = m.split_once('@').unwrap_or((&m, ""));
+                proto::ModelRef {
+                    name: name.to_owned(),
+                    version: version.to_owned(),
+                }
+            })
+            .collect();
+        Ok(proto::BacktestRequest {
+            models,
+            source: Some(source),
+            horizon: self.horizon,
+            origins: self.origins,
+            step: self.step,
             levels: self.levels,
             params: self.params.into_iter().collect(),
             request_id: String::new(),

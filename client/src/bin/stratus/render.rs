@@ -204,3 +204,60 @@ pub fn risk(response: &proto::RiskResponse) -> String {
     }
     out
 }
+
+/// A backtest: one row per model, best OWA first, Naive2 last as the
+/// reference.
+pub fn backtest(response: &proto::BacktestResponse) -> String {
+    let levels: Vec<f64> = response
+        .scores
+        .first()
+        .map(|s| s.coverage.iter().map(|c| c.level).collect())
+        .unwrap_or_default();
+    let mut header = vec![
+        "MODEL".to_owned(),
+        "VERSION".to_owned(),
+        "sMAPE".to_owned(),
+        "MASE".to_owned(),
+        "OWA".to_owned(),
+    ];
+    header.extend(levels.iter().map(|l| format!("COVER {l}%")));
+    header.push("MSIS".to_owned());
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut ranked: Vec<&proto::ModelScore> = response.scores.iter().collect();
+    ranked.sort_by(|a, b| a.owa.total_cmp(&b.owa));
+    let origins = response.scores.first().map_or(0, |s| s.origins.len());
+    let mut out = format!(
+        "series {} · {origins} origins · OWA against Naive2 (below 1 beats it)\n",
+        response.series_name
+    );
+    let number = |v: f64, digits: usize| {
+        if v.is_finite() {
+            format!("{v:.digits$}")
+        } else {
+            "—".to_owned()
+        }
+    };
+    let mut t = table(&header);
+    for score in ranked.into_iter().chain(response.naive2.as_ref()) {
+        let model = score.model.clone().unwrap_or_default();
+        let mut row = vec![
+            Cell::new(&model.name),
+            Cell::new(&model.version),
+            right(number(score.smape, 2)),
+            right(number(score.mase, 3)),
+            right(number(score.owa, 3)),
+        ];
+        for level in &levels {
+            let covered = score
+                .coverage
+                .iter()
+                .find(|c| c.level == *level)
+                .map_or(f64::NAN, |c| 100.0 * c.coverage);
+            row.push(right(number(covered, 0)));
+        }
+        row.push(right(number(score.msis, 2)));
+        t.add_row(row);
+    }
+    out.push_str(&format!("{t}\n"));
+    out
+}

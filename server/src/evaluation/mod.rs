@@ -1,0 +1,8 @@
+//! Scoring forecast models on their own history: rolling-origin backtests
+//! ([`backtest`]) with M4's metrics ([`metrics`]) against M4's Naive2
+//! benchmark ([`naive2`]), computed by the server so every model is measured
+//! the same way.
+
+pub mod backtest;
+pub mod metrics;
+pub mod naive2;

@@ -1,0 +1,245 @@
+//! Backtests through the real server: metrics against a hand computation,
+//! refusals, several models at once, the stream, and the CLI.
+
+use stratus_client::proto;
+use stratus_e2e::fixtures::{annual, model};
+use stratus_e2e::{CANALYS, MCKINSEY, NAIVE, Server, ServerOptions};
+use tonic::Code;
+
+fn backtest(
+    models: &[&str],
+    series: proto::Series,
+    horizon: u32,
+    origins: u32,
+) -> proto::BacktestRequest {
+    proto::BacktestRequest {
+        models: models.iter().filter_map(|m| model(m)).collect(),
+        source: Some(proto::backtest_request::Source::Series(series)),
+        horizon,
+        origins,
+        step: 1,
+        ..Default::default()
+    }
+}
+
+fn smape(actuals: &[f64], forecasts: &[f64]) -> f64 {
+    let sum: f64 = actuals
+        .iter()
+        .zip(forecasts)
+        .map(|(y, f)| (y - f).abs() / (y.abs() + f.abs()))
+        .sum();
+    200.0 * sum / actuals.len() as f64
+}
+
+fn mae(actuals: &[f64], forecasts: &[f64]) -> f64 {
+    actuals
+        .iter()
+        .zip(forecasts)
+        .map(|(y, f)| (y - f).abs())
+        .sum::<f64>()
+        / actuals.len() as f64
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-9 * b.abs().max(1.0)
+}
+
+#[tokio::test]
+async fn naive_backtest_matches_a_hand_computation() {
+    let server = Server::with_naive();
+    let client = server.client().await;
+    let y = [10.0, 12.0, 15.0, 14.0, 18.0, 21.0];
+    let answer = client
+        .backtest(backtest(&["naive"], annual("s", 2015, &y), 2, 2))
+        .await
+        .unwrap();
+    assert_eq!(answer.series_name, "s");
+    let score = &answer.scores[0];
+    assert_eq!(score.model.as_ref().unwrap().name, "naive");
+    assert_eq!(score.origins.len(), 2);
+    // Origin 0 trains on 10, 12, 15: drift 2.5 → 17.5, 20 against 14, 18;
+    // the MASE scale is the mean of |2|, |3| = 2.5.
+    // Origin 1 trains on 10, 12, 15, 14: drift 4/3 → 15.33, 16.67 against
+    // 18, 21; the scale is the mean of 2, 3, 1 = 2.
+    let o0 = (
+        smape(&[14.0, 18.0], &[17.5, 20.0]),
+        mae(&[14.0, 18.0], &[17.5, 20.0]) / 2.5,
+    );
+    let f1 = [14.0 + 4.0 / 3.0, 14.0 + 8.0 / 3.0];
+    let o1 = (smape(&[18.0, 21.0], &f1), mae(&[18.0, 21.0], &f1) / 2.0);
+    assert_eq!(score.origins[0].train_size, 3);
+    assert_eq!(score.origins[0].actuals, vec![14.0, 18.0]);
+    assert!(
+        close(score.origins[0].smape, o0.0),
+        "{}",
+        score.origins[0].smape
+    );
+    assert!(
+        close(score.origins[1].mase, o1.1),
+        "{}",
+        score.origins[1].mase
+    );
+    assert!(close(score.smape, (o0.0 + o1.0) / 2.0));
+    assert!(close(score.mase, (o0.1 + o1.1) / 2.0));
+    // Naive2 on annual data is the last value: 15, 15 and 14, 14.
+    let n0 = (
+        smape(&[14.0, 18.0], &[15.0, 15.0]),
+        mae(&[14.0, 18.0], &[15.0, 15.0]) / 2.5,
+    );
+    let n1 = (
+        smape(&[18.0, 21.0], &[14.0, 14.0]),
+        mae(&[18.0, 21.0], &[14.0, 14.0]) / 2.0,
+    );
+    let naive2 = answer.naive2.as_ref().unwrap();
+    assert_eq!(naive2.model.as_ref().unwrap().name, "naive2");
+    let (n2_smape, n2_mase) = ((n0.0 + n1.0) / 2.0, (n0.1 + n1.1) / 2.0);
+    assert!(close(naive2.smape, n2_smape));
+    assert!(close(naive2.mase, n2_mase));
+    let owa = 0.5 * (score.smape / n2_smape + score.mase / n2_mase);
+    assert!(close(score.owa, owa), "{} vs {owa}", score.owa);
+    // Coverage is a share for each default level; MSIS is scored at 95%.
+    assert_eq!(score.coverage.len(), 2);
+    assert!(
+        score
+            .coverage
+            .iter()
+            .all(|c| (0.0..=1.0).contains(&c.coverage))
+    );
+    assert!(score.msis.is_finite() && score.msis > 0.0);
+}
+
+#[tokio::test]
+async fn a_series_too_short_for_the_origins_is_refused_with_what_it_needs() {
+    let server = Server::with_naive();
+    let client = server.client().await;
+    let status = client
+        .backtest(backtest(
+            &["naive"],
+            annual("s", 2015, &[1.0, 2.0, 3.0, 4.0, 5.0]),
+            2,
+            3,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status.message().starts_with("series.observations:"),
+        "{}",
+        status.message()
+    );
+    assert!(
+        status.message().contains("at least 6 observations"),
+        "{}",
+        status.message()
+    );
+    assert!(status.message().contains("has 5"), "{}", status.message());
+
+    let mut request = backtest(&["naive"], annual("s", 2000, &[1.0; 20]), 2, 3);
+    request.origins = 1_000;
+    let status = client.backtest(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    assert!(
+        status.message().contains("--max-backtest-origins"),
+        "{}",
+        status.message()
+    );
+
+    let status = client
+        .backtest(backtest(&["nope"], annual("s", 2000, &[1.0; 20]), 2, 3))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    assert!(
+        status.message().starts_with("models[0]"),
+        "{}",
+        status.message()
+    );
+}
+
+#[tokio::test]
+async fn several_models_are_scored_on_the_same_origins_and_streamed_in_order() {
+    let server = Server::start(ServerOptions {
+        plugins: vec![NAIVE, CANALYS, MCKINSEY],
+        ..Default::default()
+    });
+    let client = server.client().await;
+    let values: Vec<f64> = (0..16)
+        .map(|i| 20.0 * 1.12f64.powi(i) * (1.0 + 0.03 * f64::from(i % 3)))
+        .collect();
+    let answer = client
+        .backtest(backtest(
+            &["naive", "canalys", "mckinsey"],
+            annual("growth", 2005, &values),
+            3,
+            4,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(answer.scores.len(), 3);
+    for score in &answer.scores {
+        assert!(score.owa.is_finite(), "{score:?}");
+        let sizes: Vec<u32> = score.origins.iter().map(|o| o.train_size).collect();
+        assert_eq!(sizes, vec![10, 11, 12, 13]);
+    }
+
+    let requests: Vec<proto::BacktestRequest> = (0..5)
+        .map(|i| {
+            let mut request = backtest(&["naive"], annual(&format!("s{i}"), 2000, &values), 2, 3);
+            request.request_id = format!("r{i}");
+            request
+        })
+        .collect();
+    let mut stream = client
+        .backtest_stream(futures::stream::iter(requests))
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    while let Some(answer) = stream.message().await.unwrap() {
+        ids.push(answer.request_id);
+    }
+    assert_eq!(ids, ["r0", "r1", "r2", "r3", "r4"]);
+}
+
+#[test]
+fn the_cli_ranks_models_by_owa_beside_naive2() {
+    let server = Server::start(ServerOptions {
+        plugins: vec![NAIVE, CANALYS],
+        ..Default::default()
+    });
+    let output = std::process::Command::new(stratus_e2e::binary("stratus"))
+        .args([
+            "--server",
+            &server.url,
+            "backtest",
+            "--model",
+            "naive",
+            "--model",
+            "canalys",
+        ])
+        .args([
+            "--dataset",
+            "china-cloud-infra-annual",
+            "--horizon",
+            "1",
+            "--origins",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(text.contains("OWA") && text.contains("naive2"), "{text}");
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("naive") || l.contains("canalys"))
+        .collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    assert!(
+        rows[2].contains("naive2"),
+        "Naive2 comes last, as the reference: {text}"
+    );
+}
