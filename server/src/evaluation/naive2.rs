@@ -35,7 +35,7 @@ pub fn seasonal_indices(train: &[f64], m: usize) -> Option<Vec<f64>> {
     let half = m / 2;
     let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); m];
     for t in half..n - half {
-        let trend = if m % 2 == 0 {
+        let trend = if m.is_multiple_of(2) {
             let window = &train[t - half..=t + half];
             let inner: f64 = window[1..window.len() - 1].iter().sum();
             (inner + 0.5 * (window[0] + window[window.len() - 1])) / m as f64
