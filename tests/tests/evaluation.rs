@@ -243,3 +243,52 @@ fn the_cli_ranks_models_by_owa_beside_naive2() {
         "Naive2 comes last, as the reference: {text}"
     );
 }
+
+#[tokio::test]
+async fn a_model_that_refuses_an_origin_is_reported_unscored_beside_the_others() {
+    let server = Server::start(ServerOptions {
+        plugins: vec![NAIVE, CANALYS, MCKINSEY],
+        ..Default::default()
+    });
+    let client = server.client().await;
+    // Origin 0 trains on 3 observations: canalys needs 4.
+    let request = proto::BacktestRequest {
+        models: vec![model("naive").unwrap(), model("canalys").unwrap()],
+        source: Some(proto::backtest_request::Source::Dataset(
+            "china-cloud-infra-annual".into(),
+        )),
+        horizon: 1,
+        origins: 3,
+        ..Default::default()
+    };
+    let answer = client.backtest(request).await.unwrap();
+    assert!(answer.scores[0].error.is_empty() && answer.scores[0].owa.is_finite());
+    let canalys = &answer.scores[1];
+    assert!(canalys.error.contains("origin 0"), "{}", canalys.error);
+    assert!(canalys.owa.is_nan());
+
+    // mckinsey on the quarterly China series, where its parameter covariance
+    // degenerates at some origins: finite intervals, never a failure.
+    let request = proto::BacktestRequest {
+        models: vec![model("mckinsey").unwrap()],
+        source: Some(proto::backtest_request::Source::Dataset(
+            "china-cloud-infra-quarterly".into(),
+        )),
+        horizon: 4,
+        origins: 4,
+        ..Default::default()
+    };
+    let answer = client.backtest(request).await.unwrap();
+    let score = &answer.scores[0];
+    assert!(score.error.is_empty(), "{}", score.error);
+    for origin in &score.origins {
+        for point in &origin.points {
+            assert!(
+                point
+                    .intervals
+                    .iter()
+                    .all(|i| i.lower.is_finite() && i.upper.is_finite())
+            );
+        }
+    }
+}

@@ -234,6 +234,7 @@ fn size(
         t_last,
         y_last,
         per_year,
+        degenerate: std::cell::Cell::new(false),
     };
     let per_year_usize = per_year as usize;
     let points_of = |values: &[f64], with_intervals: bool| -> Vec<wire::ForecastPoint> {
@@ -282,8 +283,17 @@ fn size(
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
 
+    let points = points_of(&base_path, true);
+    if uncertainty.degenerate.get() {
+        notes.push(
+            "The fit cannot measure its own parameter uncertainty on this series (the covariance of the potential and \
+             speed is degenerate), so the intervals carry the residual noise only, widening like a random walk: \
+             treat them as a lower bound on the uncertainty."
+                .to_owned(),
+        );
+    }
     Ok(wire::ForecastOutput {
-        points: points_of(&base_path, true),
+        points,
         scenarios: vec![
             wire::Scenario {
                 name: "conservative".into(),
@@ -318,7 +328,17 @@ struct Uncertainty<'a> {
     t_last: f64,
     y_last: f64,
     per_year: f64,
+    /// Set when the covariance gave no usable width at some step (see
+    /// [`MAX_LOG_SD`]), so the notes can say what was done instead.
+    degenerate: std::cell::Cell<bool>,
 }
+
+/// The widest log-scale standard deviation the fit's covariance may give: at
+/// 5 a 95% interval already spans a factor of e^19.6; beyond it (or when
+/// the covariance is not finite, as for a weakly identified potential) the
+/// parameter uncertainty is not measurable from the data, and the interval
+/// falls back to the residual noise.
+const MAX_LOG_SD: f64 = 5.0;
 
 impl Uncertainty<'_> {
     /// Standard deviation of the log of the base path `h` steps ahead: the
@@ -334,8 +354,9 @@ impl Uncertainty<'_> {
             .covariance
             .as_ref()
             .filter(|_| !self.no_covariance);
+        let noise_only = (self.sigma2 * (1.0 + years)).sqrt();
         let Some(cov) = covariance else {
-            return (self.sigma2 * (1.0 + years)).sqrt();
+            return noise_only;
         };
         let log_value = |potential: f64, speed: f64| {
             Curve::through(potential, speed, self.t_last, self.y_last)
@@ -362,7 +383,13 @@ impl Uncertainty<'_> {
                 variance += gi * cov[i][j] * gj;
             }
         }
-        variance.max(self.sigma2).sqrt()
+        let sd = variance.max(self.sigma2).sqrt();
+        if sd.is_finite() && sd <= MAX_LOG_SD {
+            sd
+        } else {
+            self.degenerate.set(true);
+            noise_only
+        }
     }
 }
 

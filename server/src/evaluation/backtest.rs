@@ -213,8 +213,10 @@ pub fn plan(request: BacktestRequest, ctx: Context<'_>) -> Result<Plan, ApiError
 }
 
 /// Runs every model from every origin (concurrently, on the model pool) and
-/// scores them; the first failure fails the backtest, naming the model and
-/// origin.
+/// scores them. A model that refuses or fails at an origin is reported
+/// unscored with the reason (naming the origin) while the others are
+/// scored; a refusal of the whole call (the server at capacity, a deadline)
+/// fails the backtest.
 pub async fn run(
     state: &AppState,
     plan: Plan,
@@ -279,13 +281,27 @@ pub async fn run(
     let mut scores = Vec::with_capacity(plan.models.len());
     for model in &plan.models {
         let mut paths = Vec::with_capacity(origins);
+        let mut refusal = None;
         for _ in 0..origins {
             let answer = answers
                 .next()
-                .ok_or_else(|| ApiError::Internal("a backtest forecast went missing".into()))??;
-            paths.push(answer.points);
+                .ok_or_else(|| ApiError::Internal("a backtest forecast went missing".into()))?;
+            match answer {
+                Ok(answer) => paths.push(answer.points),
+                Err(
+                    error @ (ApiError::InvalidArgument(_)
+                    | ApiError::Internal(_)
+                    | ApiError::FailedPrecondition(_)),
+                ) => {
+                    refusal.get_or_insert(error);
+                }
+                Err(other) => return Err(other),
+            }
         }
-        scores.push(scorer.model(model, paths, &plan.levels, &naive2));
+        scores.push(match refusal {
+            None => scorer.model(model, paths, &plan.levels, &naive2),
+            Some(error) => unscored(model, &error),
+        });
     }
     Ok(BacktestResponse {
         series_name: plan.series.name.clone(),
@@ -293,6 +309,20 @@ pub async fn run(
         request_id: plan.request_id,
         naive2: Some(naive2),
     })
+}
+
+/// The score of a model that could not be scored, saying why.
+fn unscored(model: &LoadedModel, error: &ApiError) -> ModelScore {
+    ModelScore {
+        model: Some(model_info::loaded(model, Detail::Identity)),
+        smape: f64::NAN,
+        mase: f64::NAN,
+        owa: f64::NAN,
+        coverage: Vec::new(),
+        msis: f64::NAN,
+        origins: Vec::new(),
+        error: error.to_string(),
+    }
 }
 
 /// Prefixes an error from one backtest forecast with which model and origin
@@ -379,6 +409,7 @@ impl Scorer<'_> {
             coverage: Vec::new(),
             msis: f64::NAN,
             origins,
+            error: String::new(),
         }
     }
 
@@ -428,6 +459,7 @@ impl Scorer<'_> {
                 .collect(),
             msis: metrics::mean(&msis),
             origins,
+            error: String::new(),
         }
     }
 }

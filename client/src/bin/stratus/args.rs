@@ -242,6 +242,9 @@ pub enum BenchRpc {
     ForecastStream,
     /// RiskService/ScoreRisk.
     Risk,
+    /// EvaluationService/BacktestStream, `--stream-size` series per call,
+    /// `--origins` origins each.
+    BacktestStream,
 }
 
 #[derive(Debug, Args)]
@@ -281,6 +284,9 @@ pub struct BenchArgs {
     /// Series per ForecastStream call.
     #[arg(long, default_value_t = 1000)]
     pub stream_size: u64,
+    /// Forecast origins per series for `--rpc backtest-stream`.
+    #[arg(long, default_value_t = 3)]
+    pub origins: u32,
     /// Measure the health RPC first, in the same run, and print the ratio.
     #[arg(long)]
     pub compare_health: bool,

@@ -45,6 +45,23 @@ fn forecast_request(args: &BenchArgs) -> proto::ForecastRequest {
     }
 }
 
+fn backtest_request(args: &BenchArgs) -> proto::BacktestRequest {
+    let source = match &args.dataset {
+        Some(name) => proto::backtest_request::Source::Dataset(name.clone()),
+        None => proto::backtest_request::Source::Series(series(args.points)),
+    };
+    proto::BacktestRequest {
+        models: vec![proto::ModelRef {
+            name: args.model.clone(),
+            version: String::new(),
+        }],
+        source: Some(source),
+        horizon: args.horizon,
+        origins: args.origins,
+        ..Default::default()
+    }
+}
+
 fn risk_request(args: &BenchArgs) -> proto::RiskRequest {
     let indicators = if args.indicators.is_empty() {
         vec![
@@ -149,6 +166,28 @@ async fn run(pool: &Pool, rpc: BenchRpc, args: &BenchArgs) -> Report {
             })
             .await
         }
+        BenchRpc::BacktestStream => {
+            let request = backtest_request(args);
+            let size = args.stream_size;
+            bench::drive(args.concurrency, limits, move || {
+                let (client, request) = (pool.next_client(), request.clone());
+                async move {
+                    let requests = futures::stream::iter((0..size).map(move |i| {
+                        let mut r = request.clone();
+                        r.request_id = i.to_string();
+                        r
+                    }));
+                    let mut responses = client.backtest_stream(requests).await?;
+                    let mut items = 0;
+                    while let Some(response) = responses.next().await {
+                        response?;
+                        items += 1;
+                    }
+                    Ok::<u64, tonic::Status>(items)
+                }
+            })
+            .await
+        }
     }
 }
 
@@ -174,6 +213,10 @@ fn framed_body(args: &BenchArgs) -> (Vec<u8>, &'static str) {
         BenchRpc::Risk => (
             risk_request(args).encode_to_vec(),
             "/stratus.v1.RiskService/ScoreRisk",
+        ),
+        BenchRpc::BacktestStream => (
+            backtest_request(args).encode_to_vec(),
+            "/stratus.v1.EvaluationService/BacktestStream",
         ),
     };
     let mut body = Vec::with_capacity(5 + message.len());
@@ -215,7 +258,10 @@ pub async fn bench(
         args.concurrency,
         pool.clients.len(),
         args.duration,
-        if matches!(args.rpc, BenchRpc::ForecastStream) {
+        if matches!(
+            args.rpc,
+            BenchRpc::ForecastStream | BenchRpc::BacktestStream
+        ) {
             format!(" · {} series per stream", args.stream_size)
         } else {
             String::new()

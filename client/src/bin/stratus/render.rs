@@ -259,5 +259,11 @@ pub fn backtest(response: &proto::BacktestResponse) -> String {
         t.add_row(row);
     }
     out.push_str(&format!("{t}\n"));
+    for score in &response.scores {
+        if !score.error.is_empty() {
+            let name = score.model.as_ref().map_or("", |m| m.name.as_str());
+            out.push_str(&format!("not scored: {name}: {}\n", score.error));
+        }
+    }
     out
 }
