@@ -184,6 +184,7 @@ fn validation_case(u: &mut Unstructured) -> Result<bool> {
                 .collect::<Result<_>>()?,
             params: params(u, &["drift"])?,
             request_id: text(u, &["r1"])?,
+            interval_method: u.int_in_range(-1..=3)?,
         };
         if let Ok(valid) = validate::forecast(request, ctx, "") {
             let input = valid.input;

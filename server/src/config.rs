@@ -185,6 +185,16 @@ pub struct Config {
     )]
     pub message_read_timeout_ms: u64,
 
+    /// The slowest request upload accepted, in KiB per second: a message
+    /// gets --message-read-timeout-ms plus its size at this rate.
+    #[arg(
+        long,
+        env = "STRATUS_MIN_REQUEST_RATE_KIB",
+        value_parser = clap::value_parser!(u32).range(1..=1_048_576),
+        default_value_t = 64
+    )]
+    pub min_request_rate_kib: u32,
+
     /// HTTP/2 receive window of a connection, in KiB (each stream gets
     /// half): the most a client can have sent that the server has not yet
     /// read, so unread data is at most --max-connections times this.
@@ -237,6 +247,7 @@ impl Config {
             max_message_bytes: self.max_message_bytes,
             request_memory_bytes: self.request_memory_mib.saturating_mul(1024 * 1024),
             message_read_timeout: std::time::Duration::from_millis(self.message_read_timeout_ms),
+            min_rate: f64::from(self.min_request_rate_kib) * 1024.0,
         }
     }
 

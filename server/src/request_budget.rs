@@ -13,8 +13,10 @@
 //!   refuses the call at once with `RESOURCE_EXHAUSTED` and a retry delay
 //!   (waiting instead could deadlock callers that each hold part of the
 //!   budget);
-//! - gives a started message `--message-read-timeout-ms` to arrive whole, so
-//!   a caller trickling bytes cannot hold a stream and its buffer forever.
+//! - gives a started message `--message-read-timeout-ms`, plus its size at
+//!   `--min-request-rate-kib` per second, to arrive whole: a large message
+//!   on a slow link gets the time it needs, while a caller trickling bytes
+//!   cannot hold a stream, its buffer and its charge for long.
 //!
 //! The budget a message took is held in the call's [`Ledger`] until the
 //! handler is done with the decoded request: the layer keeps the ledger
@@ -92,8 +94,11 @@ pub struct BudgetConfig {
     /// Most memory decoded requests may hold at once, server-wide, in bytes.
     pub request_memory_bytes: usize,
     /// How long a started message (or a request's first message) may take
-    /// to arrive whole.
+    /// to arrive whole, before the allowance for its size.
     pub message_read_timeout: Duration,
+    /// The slowest upload accepted, in bytes per second: a message of `len`
+    /// bytes gets `len / rate` on top of the timeout.
+    pub min_rate: f64,
 }
 
 /// The server-wide budget of request bytes in flight, shared by every call.
@@ -325,6 +330,12 @@ impl BudgetedBody {
         match Arc::clone(&self.budget.bytes).try_acquire_many_owned(units) {
             Ok(permit) => {
                 self.ledger.hold(permit);
+                // Time for the size, at the slowest accepted rate.
+                if let Some(timer) = &mut self.timer {
+                    let allowance = Duration::from_secs_f64(len as f64 / config.min_rate.max(1.0));
+                    let deadline = timer.deadline() + allowance;
+                    timer.as_mut().reset(deadline);
+                }
                 Ok(())
             }
             Err(_) => {
@@ -392,7 +403,7 @@ impl Body for BudgetedBody {
                 }
                 let timeout = this.budget.config.message_read_timeout;
                 this.fail(Status::deadline_exceeded(format!(
-                    "a request message did not arrive whole within {timeout:?} (--message-read-timeout-ms); send each message promptly"
+                    "a request message did not arrive whole in time: {timeout:?} (--message-read-timeout-ms) plus its size at the slowest accepted rate (--min-request-rate-kib)"
                 )))
             }
         }
@@ -416,6 +427,7 @@ mod tests {
             max_message_bytes: max_message,
             request_memory_bytes: memory,
             message_read_timeout: Duration::from_secs(10),
+            min_rate: 65_536.0,
         })
     }
 

@@ -81,6 +81,7 @@ pub fn forecast(
         levels,
         params,
         request_id,
+        interval_method,
         ..
     } = request;
     let series: Series = match source {
@@ -109,6 +110,14 @@ pub fn forecast(
     let checked = check_series(&series, prefix, "series", ctx.limits, &mut violations)?;
     if horizon == 0 {
         violations.push(FieldViolation::new(field("horizon"), "must be at least 1"));
+    }
+    if stratus_proto::v1::IntervalMethod::try_from(interval_method).is_err() {
+        violations.push(FieldViolation::new(
+            field("interval_method"),
+            format!(
+                "{interval_method} is not an interval method: INTERVAL_METHOD_MODEL (or unspecified) or INTERVAL_METHOD_CONFORMAL"
+            ),
+        ));
     }
     let levels = check_levels(&levels, prefix, "levels", &mut violations);
     let params = check_params(

@@ -292,3 +292,95 @@ async fn a_model_that_refuses_an_origin_is_reported_unscored_beside_the_others()
         }
     }
 }
+
+fn conformal(mut request: proto::ForecastRequest) -> proto::ForecastRequest {
+    request.interval_method = proto::IntervalMethod::Conformal as i32;
+    request
+}
+
+#[tokio::test]
+async fn conformal_intervals_nest_widen_with_the_horizon_and_say_how_they_were_made() {
+    let server = Server::start(ServerOptions {
+        plugins: vec![NAIVE, CANALYS],
+        ..Default::default()
+    });
+    let client = server.client().await;
+    let values: Vec<f64> = (0..30)
+        .map(|i| 50.0 * 1.05f64.powi(i) * (1.0 + 0.04 * f64::from((i * 7) % 5 - 2)))
+        .collect();
+    for name in ["naive", "canalys"] {
+        let request = conformal(stratus_e2e::fixtures::forecast(
+            name,
+            annual("s", 1990, &values),
+            5,
+        ));
+        let answer = client.forecast(request).await.unwrap();
+        assert!(
+            answer.notes.iter().any(|n| n.contains("conformal")),
+            "{name}: {:?}",
+            answer.notes
+        );
+        // Widening is relative (the errors are relative on a positive
+        // series): upper / lower never shrinks with the horizon.
+        let mut previous = 1.0;
+        for point in &answer.points {
+            let (i80, i95) = (&point.intervals[0], &point.intervals[1]);
+            assert!(
+                i95.lower <= i80.lower && i80.lower <= point.mean,
+                "{name}: {point:?}"
+            );
+            assert!(
+                point.mean <= i80.upper && i80.upper <= i95.upper,
+                "{name}: {point:?}"
+            );
+            let spread = i95.upper / i95.lower;
+            assert!(
+                spread >= previous - 1e-12,
+                "{name}: widens ({spread} after {previous})"
+            );
+            previous = spread;
+        }
+    }
+
+    // Too short to calibrate: the model's own intervals, and a note saying so.
+    let request = conformal(stratus_e2e::fixtures::forecast(
+        "naive",
+        annual("s", 2020, &[1.0, 2.0, 3.0]),
+        2,
+    ));
+    let answer = client.forecast(request).await.unwrap();
+    assert!(
+        answer
+            .notes
+            .iter()
+            .any(|n| n.contains("too short") && n.contains("own intervals are kept")),
+        "{:?}",
+        answer.notes
+    );
+
+    // Backtests can score conformal intervals.
+    let mut request = backtest(&["naive"], annual("s", 1990, &values), 3, 4);
+    request.interval_method = proto::IntervalMethod::Conformal as i32;
+    let answer = client.backtest(request).await.unwrap();
+    assert!(
+        answer.scores[0].error.is_empty(),
+        "{}",
+        answer.scores[0].error
+    );
+    assert!(
+        answer.scores[0]
+            .coverage
+            .iter()
+            .all(|c| c.coverage.is_finite())
+    );
+
+    let mut bad = stratus_e2e::fixtures::forecast("naive", annual("s", 2020, &[1.0, 2.0, 3.0]), 2);
+    bad.interval_method = 7;
+    let status = client.forecast(bad).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status.message().starts_with("interval_method"),
+        "{}",
+        status.message()
+    );
+}

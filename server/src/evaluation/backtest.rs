@@ -38,6 +38,7 @@ pub struct Plan {
     levels: Vec<f64>,
     params: HashMap<String, f64>,
     request_id: String,
+    interval_method: i32,
 }
 
 /// Checks a backtest request: the models (forecast models, at most
@@ -56,6 +57,7 @@ pub fn plan(request: BacktestRequest, ctx: Context<'_>) -> Result<Plan, ApiError
         levels,
         params,
         request_id,
+        interval_method,
     } = request;
     validate::string_within(&request_id, limits, || "request_id".into())?;
     validate::at_most(
@@ -175,6 +177,12 @@ pub fn plan(request: BacktestRequest, ctx: Context<'_>) -> Result<Plan, ApiError
             validate::check_value(*value, spec, &field, &mut violations);
         }
     }
+    if stratus_proto::v1::IntervalMethod::try_from(interval_method).is_err() {
+        violations.push(FieldViolation::new(
+            "interval_method",
+            format!("{interval_method} is not an interval method"),
+        ));
+    }
     violations.into_result()?;
     let Some((cadence, _)) = checked else {
         return Err(ApiError::Internal(
@@ -209,6 +217,7 @@ pub fn plan(request: BacktestRequest, ctx: Context<'_>) -> Result<Plan, ApiError
         levels,
         params,
         request_id,
+        interval_method,
     })
 }
 
@@ -250,6 +259,7 @@ pub async fn run(
                 levels: plan.levels.clone(),
                 params: params.clone(),
                 request_id: String::new(),
+                interval_method: plan.interval_method,
             };
             let context = format!(
                 "models[{i}] ('{}' {}) at origin {j} (trained on the first {train} observations)",

@@ -7,7 +7,9 @@ use futures::{Stream, StreamExt, future};
 use prost::Message;
 use stratus_plugin::wire;
 use stratus_proto::v1::forecast_service_server::ForecastService;
-use stratus_proto::v1::{ForecastPoint, ForecastRequest, ForecastResponse, Interval, Scenario};
+use stratus_proto::v1::{
+    ForecastPoint, ForecastRequest, ForecastResponse, Interval, IntervalMethod, Scenario,
+};
 use tonic::{Request, Response, Status, Streaming};
 
 use super::{AppState, invoke, offload};
@@ -81,8 +83,23 @@ fn prepare(state: &AppState, request: ForecastRequest, prefix: &str) -> Result<P
     })
 }
 
-/// Validates, runs and checks one forecast request.
+/// Validates, runs and checks one forecast request, with the intervals the
+/// request asks for (the model's own, or conformal).
 pub(crate) async fn run(
+    state: &AppState,
+    request: ForecastRequest,
+    prefix: &str,
+    budget: Budget,
+) -> Result<ForecastResponse, ApiError> {
+    if request.interval_method == IntervalMethod::Conformal as i32 {
+        super::calibrated::run(state, request, prefix, budget).await
+    } else {
+        run_model(state, request, prefix, budget).await
+    }
+}
+
+/// [`run`] with the model's own intervals.
+pub(crate) async fn run_model(
     state: &AppState,
     request: ForecastRequest,
     prefix: &str,
@@ -188,6 +205,25 @@ async fn run_batch(
     requests: Vec<ForecastRequest>,
     budget: Budget,
 ) -> Vec<Result<ForecastResponse, Status>> {
+    if requests
+        .iter()
+        .any(|r| r.interval_method == IntervalMethod::Conformal as i32)
+    {
+        // Each conformal request runs its own calibration forecasts; take
+        // them one at a time (answers keep request order, the first failure
+        // ends the batch).
+        let mut out = Vec::with_capacity(requests.len());
+        for request in requests {
+            let id = request.request_id.clone();
+            let result = run(state, request, "", budget).await;
+            let failed = result.is_err();
+            out.push(result.map_err(|e| with_request_id(e.into(), &id)));
+            if failed {
+                break;
+            }
+        }
+        return out;
+    }
     let mut prepared = Vec::with_capacity(requests.len());
     let mut failure = None;
     for request in requests {

@@ -1,6 +1,7 @@
 //! The gRPC services. Each handler validates (see `validate`), calls the
 //! model off the async workers, checks what came back, and answers.
 
+mod calibrated;
 mod dataset;
 mod evaluation;
 mod forecast;

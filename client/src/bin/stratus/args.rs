@@ -105,9 +105,31 @@ pub struct ForecastArgs {
     /// A model parameter, `name=value`; repeatable.
     #[arg(long = "param", value_parser = input::key_value)]
     pub params: Vec<(String, f64)>,
+    /// Where intervals come from: the model's own, or conformal
+    /// (calibrated by the server from the model's errors on this history).
+    #[arg(long, value_enum, default_value = "model")]
+    pub intervals: Intervals,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--intervals`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Intervals {
+    /// The model's own intervals.
+    Model,
+    /// Conformal intervals from rolling-origin errors.
+    Conformal,
+}
+
+impl Intervals {
+    fn to_api(self) -> i32 {
+        match self {
+            Self::Model => proto::IntervalMethod::Model as i32,
+            Self::Conformal => proto::IntervalMethod::Conformal as i32,
+        }
+    }
 }
 
 impl ForecastArgs {
@@ -127,6 +149,7 @@ impl ForecastArgs {
             levels: self.levels,
             params: self.params.into_iter().collect(),
             request_id: String::new(),
+            interval_method: self.intervals.to_api(),
         })
     }
 }
@@ -158,6 +181,9 @@ pub struct BacktestArgs {
     /// A model parameter, `name=value`, given to the models that declare it.
     #[arg(long = "param", value_parser = input::key_value)]
     pub params: Vec<(String, f64)>,
+    /// The intervals to score: the models' own, or conformal.
+    #[arg(long, value_enum, default_value = "model")]
+    pub intervals: Intervals,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -190,6 +216,7 @@ impl BacktestArgs {
             levels: self.levels,
             params: self.params.into_iter().collect(),
             request_id: String::new(),
+            interval_method: self.intervals.to_api(),
         })
     }
 }
