@@ -185,6 +185,7 @@ fn validation_case(u: &mut Unstructured) -> Result<bool> {
             params: params(u, &["drift"])?,
             request_id: text(u, &["r1"])?,
             interval_method: u.int_in_range(-1..=3)?,
+            ensemble: None,
         };
         if let Ok(valid) = validate::forecast(request, ctx, "") {
             let input = valid.input;

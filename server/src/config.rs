@@ -76,6 +76,10 @@ pub struct Config {
     #[arg(long, env = "STRATUS_MAX_BACKTEST_ORIGINS", default_value_t = Limits::default().max_backtest_origins)]
     pub max_backtest_origins: u32,
 
+    /// Most members in one ensemble.
+    #[arg(long, env = "STRATUS_MAX_ENSEMBLE_MEMBERS", default_value_t = Limits::default().max_ensemble_members)]
+    pub max_ensemble_members: usize,
+
     /// Most field violations listed in one error (the rest are counted).
     #[arg(long, env = "STRATUS_MAX_VIOLATIONS", default_value_t = Limits::default().max_violations)]
     pub max_violations: usize,
@@ -284,6 +288,7 @@ impl Config {
             max_violations: self.max_violations,
             max_backtest_models: self.max_backtest_models,
             max_backtest_origins: self.max_backtest_origins,
+            max_ensemble_members: self.max_ensemble_members,
         }
     }
 }

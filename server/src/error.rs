@@ -129,6 +129,35 @@ impl Violations {
 }
 
 impl ApiError {
+    /// The same error with `context` (which model, which origin) before its
+    /// description, for errors of a forecast run on a caller's behalf.
+    pub fn in_context(self, context: &str) -> Self {
+        let prefix = |text: String| format!("{context}: {text}");
+        match self {
+            Self::InvalidArgument(violations) => Self::InvalidArgument(
+                violations
+                    .into_iter()
+                    .map(|v| FieldViolation::new(v.field, prefix(v.description)))
+                    .collect(),
+            ),
+            Self::LimitExceeded(v) => {
+                Self::LimitExceeded(FieldViolation::new(v.field, prefix(v.description)))
+            }
+            Self::NotFound(message) => Self::NotFound(prefix(message)),
+            Self::FailedPrecondition(message) => Self::FailedPrecondition(prefix(message)),
+            Self::Internal(message) => Self::Internal(prefix(message)),
+            Self::DeadlineExceeded(message) => Self::DeadlineExceeded(prefix(message)),
+            Self::Busy {
+                message,
+                retry_after,
+            } => Self::Busy {
+                message: prefix(message),
+                retry_after,
+            },
+            other @ (Self::Unauthenticated(_) | Self::PermissionDenied(_)) => other,
+        }
+    }
+
     /// A single invalid field.
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
         Self::InvalidArgument(vec![FieldViolation::new(field, description)])

@@ -52,6 +52,8 @@ pub struct Limits {
     /// Most forecast origins in one backtest (`--max-backtest-origins`):
     /// a backtest runs models × origins forecasts.
     pub max_backtest_origins: u32,
+    /// Most members in one ensemble (`--max-ensemble-members`).
+    pub max_ensemble_members: usize,
 }
 
 impl Default for Limits {
@@ -68,6 +70,7 @@ impl Default for Limits {
             max_violations: 20,
             max_backtest_models: 8,
             max_backtest_origins: 24,
+            max_ensemble_members: 8,
         }
     }
 }

@@ -384,3 +384,155 @@ async fn conformal_intervals_nest_widen_with_the_horizon_and_say_how_they_were_m
         status.message()
     );
 }
+
+fn ensemble_request(
+    members: &[&str],
+    combination: proto::Combination,
+    series: proto::Series,
+    horizon: u32,
+) -> proto::ForecastRequest {
+    proto::ForecastRequest {
+        source: Some(proto::forecast_request::Source::Series(series)),
+        horizon,
+        ensemble: Some(proto::Ensemble {
+            members: members.iter().filter_map(|m| model(m)).collect(),
+            combination: combination as i32,
+        }),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn ensembles_combine_their_members_own_forecasts() {
+    let server = Server::start(ServerOptions {
+        plugins: vec![NAIVE, CANALYS, MCKINSEY, stratus_e2e::BUBBLE],
+        ..Default::default()
+    });
+    let client = server.client().await;
+    let values: Vec<f64> = (0..16)
+        .map(|i| 20.0 * 1.12f64.powi(i) * (1.0 + 0.03 * f64::from(i % 3)))
+        .collect();
+    let series = annual("growth", 2005, &values);
+    let members = ["naive", "canalys", "mckinsey"];
+    let mut own = Vec::new();
+    for name in members {
+        let answer = client
+            .forecast(stratus_e2e::fixtures::forecast(name, series.clone(), 3))
+            .await
+            .unwrap();
+        own.push(answer);
+    }
+
+    let mean = client
+        .forecast(ensemble_request(
+            &members,
+            proto::Combination::Mean,
+            series.clone(),
+            3,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(mean.model.as_ref().unwrap().name, "ensemble");
+    assert_eq!(mean.members.len(), 3);
+    for (s, point) in mean.points.iter().enumerate() {
+        let expected: f64 = own.iter().map(|a| a.points[s].mean).sum::<f64>() / 3.0;
+        assert!(close(point.mean, expected), "{} vs {expected}", point.mean);
+        assert_eq!(point.period, own[0].points[s].period);
+    }
+    for (member, answer) in mean.members.iter().zip(&own) {
+        let model = member.model.as_ref().unwrap();
+        assert_eq!(model.sha256, answer.model.as_ref().unwrap().sha256);
+        assert!(close(member.weight, 1.0 / 3.0));
+    }
+
+    let median = client
+        .forecast(ensemble_request(
+            &members,
+            proto::Combination::Median,
+            series.clone(),
+            3,
+        ))
+        .await
+        .unwrap();
+    for (s, point) in median.points.iter().enumerate() {
+        let mut values: Vec<f64> = own.iter().map(|a| a.points[s].mean).collect();
+        values.sort_by(f64::total_cmp);
+        assert!(close(point.mean, values[1]));
+    }
+
+    let weighted = client
+        .forecast(ensemble_request(
+            &members,
+            proto::Combination::BacktestWeighted,
+            series.clone(),
+            3,
+        ))
+        .await
+        .unwrap();
+    let total: f64 = weighted.members.iter().map(|m| m.weight).sum();
+    assert!(close(total, 1.0), "{total}");
+    assert!(
+        weighted.notes.iter().any(|n| n.contains("inverse OWA")),
+        "{:?}",
+        weighted.notes
+    );
+
+    // Ensembles work as a risk request's demand, in streams and backtests.
+    let mut risk = proto::RiskRequest {
+        model: model("bubble"),
+        ..Default::default()
+    };
+    for (name, value) in [
+        ("capex_growth_pct", 40.0),
+        ("revenue_growth_pct", 20.0),
+        ("utilization_pct", 60.0),
+    ] {
+        risk.indicators.insert(name.into(), value);
+    }
+    risk.demand = Some(ensemble_request(
+        &members,
+        proto::Combination::Mean,
+        series.clone(),
+        3,
+    ));
+    let scored = client.score_risk(risk).await.unwrap();
+    assert!(
+        scored.notes.iter().any(|n| n.contains("'ensemble'")),
+        "{:?}",
+        scored.notes
+    );
+    let mut stream = client
+        .forecast_stream(futures::stream::iter(vec![ensemble_request(
+            &members,
+            proto::Combination::Mean,
+            series.clone(),
+            3,
+        )]))
+        .await
+        .unwrap();
+    let streamed = stream.message().await.unwrap().unwrap();
+    assert!(close(streamed.points[0].mean, mean.points[0].mean));
+    let mut request = backtest(&["naive"], series.clone(), 2, 3);
+    request.ensembles = vec![proto::Ensemble {
+        members: members.iter().filter_map(|m| model(m)).collect(),
+        combination: proto::Combination::Mean as i32,
+    }];
+    let answer = client.backtest(request).await.unwrap();
+    assert_eq!(answer.scores.len(), 2);
+    assert_eq!(answer.scores[1].model.as_ref().unwrap().name, "ensemble");
+    assert!(
+        answer.scores[1].owa.is_finite(),
+        "{}",
+        answer.scores[1].error
+    );
+
+    let mut both = ensemble_request(&members, proto::Combination::Mean, series, 3);
+    both.model = model("naive");
+    let status = client.forecast(both).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status.message().starts_with("model:"),
+        "{}",
+        status.message()
+    );
+}

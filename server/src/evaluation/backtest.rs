@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use stratus_plugin::wire;
 use stratus_proto::v1::{
-    BacktestRequest, BacktestResponse, ForecastPoint, ForecastRequest, LevelCoverage, ModelInfo,
-    ModelKind, ModelRef, ModelScore, OriginResult, Series, backtest_request, forecast_request,
+    BacktestRequest, BacktestResponse, Ensemble, ForecastPoint, ForecastRequest, ForecastResponse,
+    LevelCoverage, ModelInfo, ModelKind, ModelRef, ModelScore, OriginResult, Series,
+    backtest_request, forecast_request,
 };
 
 use super::{metrics, naive2};
@@ -39,6 +40,7 @@ pub struct Plan {
     params: HashMap<String, f64>,
     request_id: String,
     interval_method: i32,
+    ensembles: Vec<Ensemble>,
 }
 
 /// Checks a backtest request: the models (forecast models, at most
@@ -58,12 +60,13 @@ pub fn plan(request: BacktestRequest, ctx: Context<'_>) -> Result<Plan, ApiError
         params,
         request_id,
         interval_method,
+        ensembles,
     } = request;
     validate::string_within(&request_id, limits, || "request_id".into())?;
     validate::at_most(
-        models.len(),
+        models.len() + ensembles.len(),
         limits.max_backtest_models,
-        "models",
+        "models and ensembles",
         "--max-backtest-models",
         || "models".into(),
     )?;
@@ -101,10 +104,10 @@ pub fn plan(request: BacktestRequest, ctx: Context<'_>) -> Result<Plan, ApiError
         )));
     }
     let step = step.max(1) as usize;
-    if models.is_empty() {
+    if models.is_empty() && ensembles.is_empty() {
         return Err(ApiError::invalid(
             "models",
-            "name at least one forecast model to score; ListModels shows what is loaded",
+            "name at least one forecast model (or ensemble) to score; ListModels shows what is loaded",
         ));
     }
     let mut resolved = Vec::with_capacity(models.len());
@@ -218,6 +221,7 @@ pub fn plan(request: BacktestRequest, ctx: Context<'_>) -> Result<Plan, ApiError
         params,
         request_id,
         interval_method,
+        ensembles,
     })
 }
 
@@ -226,7 +230,21 @@ pub fn plan(request: BacktestRequest, ctx: Context<'_>) -> Result<Plan, ApiError
 /// unscored with the reason (naming the origin) while the others are
 /// scored; a refusal of the whole call (the server at capacity, a deadline)
 /// fails the backtest.
-pub async fn run(
+///
+/// The future is boxed: backtests and backtest-weighted ensembles call each
+/// other (an ensemble weighs its members by a backtest), and a named,
+/// `Send` future type is what lets the compiler see through that cycle.
+pub fn run(
+    state: &AppState,
+    plan: Plan,
+    budget: Budget,
+) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<BacktestResponse, ApiError>> + Send + '_>,
+> {
+    Box::pin(run_plan(state, plan, budget))
+}
+
+async fn run_plan(
     state: &AppState,
     plan: Plan,
     budget: Budget,
@@ -235,7 +253,11 @@ pub async fn run(
     let m = plan.cadence.periods_per_year() as usize;
     let values: Vec<f64> = plan.series.observations.iter().map(|o| o.value).collect();
 
-    let mut calls = Vec::with_capacity(plan.models.len() * plan.train_sizes.len());
+    type Call<'a> = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<ForecastResponse, ApiError>> + Send + 'a>,
+    >;
+    let entries = plan.models.len() + plan.ensembles.len();
+    let mut calls: Vec<Call<'_>> = Vec::with_capacity(entries * plan.train_sizes.len());
     for (i, model) in plan.models.iter().enumerate() {
         let params: HashMap<String, f64> = plan
             .params
@@ -260,16 +282,43 @@ pub async fn run(
                 params: params.clone(),
                 request_id: String::new(),
                 interval_method: plan.interval_method,
+                ensemble: None,
             };
             let context = format!(
                 "models[{i}] ('{}' {}) at origin {j} (trained on the first {train} observations)",
                 model.description.name, model.description.version
             );
-            calls.push(async move {
+            calls.push(Box::pin(async move {
                 crate::service::forecast_run(state, request, budget)
                     .await
-                    .map_err(|error| in_context(error, &context))
-            });
+                    .map_err(|error| error.in_context(&context))
+            }));
+        }
+    }
+    for (e, ensemble) in plan.ensembles.iter().enumerate() {
+        for (j, &train) in plan.train_sizes.iter().enumerate() {
+            let request = ForecastRequest {
+                model: None,
+                source: Some(forecast_request::Source::Series(Series {
+                    name: plan.series.name.clone(),
+                    unit: plan.series.unit.clone(),
+                    frequency: plan.series.frequency,
+                    observations: plan.series.observations[..train].to_vec(),
+                })),
+                horizon: plan.horizon,
+                levels: plan.levels.clone(),
+                params: plan.params.clone(),
+                request_id: String::new(),
+                interval_method: plan.interval_method,
+                ensemble: Some(ensemble.clone()),
+            };
+            let context =
+                format!("ensembles[{e}] at origin {j} (trained on the first {train} observations)");
+            calls.push(Box::pin(async move {
+                crate::service::forecast_run(state, request, budget)
+                    .await
+                    .map_err(|error| error.in_context(&context))
+            }));
         }
     }
     let mut answers = futures::future::join_all(calls).await.into_iter();
@@ -288,8 +337,19 @@ pub async fn run(
         horizon,
     };
     let naive2 = scorer.naive2(&naive2_paths);
-    let mut scores = Vec::with_capacity(plan.models.len());
-    for model in &plan.models {
+    let entries: Vec<ModelInfo> = plan
+        .models
+        .iter()
+        .map(|m| model_info::loaded(m, Detail::Identity))
+        .chain(plan.ensembles.iter().map(|e| ModelInfo {
+            name: "ensemble".into(),
+            kind: ModelKind::Forecast as i32,
+            description: format!("{} members", e.members.len()),
+            ..Default::default()
+        }))
+        .collect();
+    let mut scores = Vec::with_capacity(entries.len());
+    for mut info in entries {
         let mut paths = Vec::with_capacity(origins);
         let mut refusal = None;
         for _ in 0..origins {
@@ -297,11 +357,18 @@ pub async fn run(
                 .next()
                 .ok_or_else(|| ApiError::Internal("a backtest forecast went missing".into()))?;
             match answer {
-                Ok(answer) => paths.push(answer.points),
+                Ok(answer) => {
+                    // An ensemble's answer describes it (its combination).
+                    if let Some(model) = answer.model.filter(|m| m.name == "ensemble") {
+                        info = model;
+                    }
+                    paths.push(answer.points);
+                }
                 Err(
                     error @ (ApiError::InvalidArgument(_)
                     | ApiError::Internal(_)
-                    | ApiError::FailedPrecondition(_)),
+                    | ApiError::FailedPrecondition(_)
+                    | ApiError::NotFound(_)),
                 ) => {
                     refusal.get_or_insert(error);
                 }
@@ -309,8 +376,8 @@ pub async fn run(
             }
         }
         scores.push(match refusal {
-            None => scorer.model(model, paths, &plan.levels, &naive2),
-            Some(error) => unscored(model, &error),
+            None => scorer.model(info, paths, &plan.levels, &naive2),
+            Some(error) => unscored(info, &error),
         });
     }
     Ok(BacktestResponse {
@@ -322,9 +389,9 @@ pub async fn run(
 }
 
 /// The score of a model that could not be scored, saying why.
-fn unscored(model: &LoadedModel, error: &ApiError) -> ModelScore {
+fn unscored(model: ModelInfo, error: &ApiError) -> ModelScore {
     ModelScore {
-        model: Some(model_info::loaded(model, Detail::Identity)),
+        model: Some(model),
         smape: f64::NAN,
         mase: f64::NAN,
         owa: f64::NAN,
@@ -332,35 +399,6 @@ fn unscored(model: &LoadedModel, error: &ApiError) -> ModelScore {
         msis: f64::NAN,
         origins: Vec::new(),
         error: error.to_string(),
-    }
-}
-
-/// Prefixes an error from one backtest forecast with which model and origin
-/// it came from.
-fn in_context(error: ApiError, context: &str) -> ApiError {
-    let prefix = |text: String| format!("{context}: {text}");
-    match error {
-        ApiError::InvalidArgument(violations) => ApiError::InvalidArgument(
-            violations
-                .into_iter()
-                .map(|v| FieldViolation::new(v.field, prefix(v.description)))
-                .collect(),
-        ),
-        ApiError::LimitExceeded(v) => {
-            ApiError::LimitExceeded(FieldViolation::new(v.field, prefix(v.description)))
-        }
-        ApiError::NotFound(message) => ApiError::NotFound(prefix(message)),
-        ApiError::FailedPrecondition(message) => ApiError::FailedPrecondition(prefix(message)),
-        ApiError::Internal(message) => ApiError::Internal(prefix(message)),
-        ApiError::DeadlineExceeded(message) => ApiError::DeadlineExceeded(prefix(message)),
-        ApiError::Busy {
-            message,
-            retry_after,
-        } => ApiError::Busy {
-            message: prefix(message),
-            retry_after,
-        },
-        other @ (ApiError::Unauthenticated(_) | ApiError::PermissionDenied(_)) => other,
     }
 }
 
@@ -425,7 +463,7 @@ impl Scorer<'_> {
 
     fn model(
         &self,
-        model: &LoadedModel,
+        model: ModelInfo,
         paths: Vec<Vec<ForecastPoint>>,
         levels: &[f64],
         naive2: &ModelScore,
@@ -455,7 +493,7 @@ impl Scorer<'_> {
         }
         let (smape, mase) = averages(&origins);
         ModelScore {
-            model: Some(model_info::loaded(model, Detail::Identity)),
+            model: Some(model),
             smape,
             mase,
             owa: 0.5 * (ratio(smape, naive2.smape) + ratio(mase, naive2.mase)),

@@ -9,7 +9,7 @@ use stratus_proto::v1::{
 };
 
 use super::AppState;
-use super::forecast::run_model;
+use super::forecast::run_uncalibrated;
 use crate::deadline::Budget;
 use crate::error::ApiError;
 use crate::evaluation::conformal::{self, OriginForecast};
@@ -28,7 +28,7 @@ pub(crate) async fn run(
     budget: Budget,
 ) -> Result<ForecastResponse, ApiError> {
     request.interval_method = IntervalMethod::Model as i32;
-    let mut response = run_model(state, request.clone(), prefix, budget).await?;
+    let mut response = run_uncalibrated(state, request.clone(), prefix, budget).await?;
     // Valid by now: the forecast above checked it.
     let series: Series = match &request.source {
         Some(forecast_request::Source::Series(series)) => series.clone(),
@@ -49,7 +49,7 @@ pub(crate) async fn run(
             ..series.clone()
         }));
         async move {
-            run_model(state, calibration, prefix, budget)
+            run_uncalibrated(state, calibration, prefix, budget)
                 .await
                 .map(|answer| OriginForecast {
                     train,

@@ -94,6 +94,20 @@ pub(crate) async fn run(
     if request.interval_method == IntervalMethod::Conformal as i32 {
         super::calibrated::run(state, request, prefix, budget).await
     } else {
+        run_uncalibrated(state, request, prefix, budget).await
+    }
+}
+
+/// [`run`] with the intervals of the model, or of an ensemble's members.
+pub(crate) async fn run_uncalibrated(
+    state: &AppState,
+    request: ForecastRequest,
+    prefix: &str,
+    budget: Budget,
+) -> Result<ForecastResponse, ApiError> {
+    if request.ensemble.is_some() {
+        super::ensemble::run(state, request, prefix, budget).await
+    } else {
         run_model(state, request, prefix, budget).await
     }
 }
@@ -193,6 +207,7 @@ fn finish(
         fitted: output.fitted,
         notes: output.notes,
         request_id,
+        members: Vec::new(),
     })
 }
 
@@ -207,9 +222,9 @@ async fn run_batch(
 ) -> Vec<Result<ForecastResponse, Status>> {
     if requests
         .iter()
-        .any(|r| r.interval_method == IntervalMethod::Conformal as i32)
+        .any(|r| r.interval_method == IntervalMethod::Conformal as i32 || r.ensemble.is_some())
     {
-        // Each conformal request runs its own calibration forecasts; take
+        // Conformal and ensemble requests run several forecasts each; take
         // them one at a time (answers keep request order, the first failure
         // ends the batch).
         let mut out = Vec::with_capacity(requests.len());

@@ -3,6 +3,7 @@
 
 mod calibrated;
 mod dataset;
+mod ensemble;
 mod evaluation;
 mod forecast;
 mod model;

@@ -84,12 +84,16 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ForecastArgs {
-    /// Model name (see `stratus models`).
-    #[arg(long)]
-    pub model: String,
-    /// Model version; default the newest loaded.
+    /// Model name (see `stratus models`); repeat for an ensemble of models.
+    #[arg(long = "model", required = true)]
+    pub models: Vec<String>,
+    /// Model version; default the newest loaded (one model only).
     #[arg(long, default_value = "")]
     pub version: String,
+    /// Combine several `--model`s: mean, median, or weighted (by their
+    /// backtest accuracy on this series). Default mean.
+    #[arg(long, value_enum)]
+    pub combine: Option<Combine>,
     /// A dataset the server holds (see `stratus datasets`).
     #[arg(long, conflicts_with = "csv", required_unless_present = "csv")]
     pub dataset: Option<String>,
@@ -112,6 +116,44 @@ pub struct ForecastArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--combine`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Combine {
+    /// The members' mean, point by point.
+    Mean,
+    /// Their median.
+    Median,
+    /// Their mean weighted by backtest accuracy on the series.
+    Weighted,
+}
+
+impl Combine {
+    fn to_api(self) -> i32 {
+        match self {
+            Self::Mean => proto::Combination::Mean as i32,
+            Self::Median => proto::Combination::Median as i32,
+            Self::Weighted => proto::Combination::BacktestWeighted as i32,
+        }
+    }
+}
+
+/// An ensemble from model names (each `name` or `name@version`).
+fn ensemble(names: &[String], combine: Option<Combine>) -> proto::Ensemble {
+    proto::Ensemble {
+        members: names.iter().map(|n| model_ref(n)).collect(),
+        combination: combine.unwrap_or(Combine::Mean).to_api(),
+    }
+}
+
+/// `name` or `name@version`.
+fn model_ref(name: &str) -> proto::ModelRef {
+    let (name, version) = name.split_once('@').unwrap_or((name, ""));
+    proto::ModelRef {
+        name: name.to_owned(),
+        version: version.to_owned(),
+    }
 }
 
 /// `--intervals`.
@@ -139,17 +181,28 @@ impl ForecastArgs {
             (None, Some(path)) => proto::forecast_request::Source::Series(input::read_csv(&path)?),
             (None, None) => anyhow::bail!("give --dataset NAME or --csv FILE"),
         };
+        let several = self.models.len() > 1 || self.combine.is_some();
+        let (model, ensemble) = if several {
+            (None, Some(ensemble(&self.models, self.combine)))
+        } else {
+            let name = self.models.into_iter().next().unwrap_or_default();
+            (
+                Some(proto::ModelRef {
+                    name,
+                    version: self.version,
+                }),
+                None,
+            )
+        };
         Ok(proto::ForecastRequest {
-            model: Some(proto::ModelRef {
-                name: self.model,
-                version: self.version,
-            }),
+            model,
             source: Some(source),
             horizon: self.horizon,
             levels: self.levels,
             params: self.params.into_iter().collect(),
             request_id: String::new(),
             interval_method: self.intervals.to_api(),
+            ensemble,
         })
     }
 }
@@ -157,7 +210,11 @@ impl ForecastArgs {
 #[derive(Debug, Args)]
 pub struct BacktestArgs {
     /// A model to score, `name` or `name@version`; repeat for several.
-    #[arg(long = "model", required = true, value_name = "NAME[@VERSION]")]
+    #[arg(
+        long = "model",
+        required_unless_present = "ensembles",
+        value_name = "NAME[@VERSION]"
+    )]
     pub models: Vec<String>,
     /// A dataset the server holds (see `stratus datasets`).
     #[arg(long, conflicts_with = "csv", required_unless_present = "csv")]
@@ -184,6 +241,10 @@ pub struct BacktestArgs {
     /// The intervals to score: the models' own, or conformal.
     #[arg(long, value_enum, default_value = "model")]
     pub intervals: Intervals,
+    /// An ensemble to score beside the models: `COMBINATION:NAME,NAME,...`
+    /// with COMBINATION mean, median or weighted; repeatable.
+    #[arg(long = "ensemble", value_name = "COMBINATION:MODELS")]
+    pub ensembles: Vec<String>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -196,17 +257,28 @@ impl BacktestArgs {
             (None, Some(path)) => proto::backtest_request::Source::Series(input::read_csv(&path)?),
             (None, None) => anyhow::bail!("give --dataset NAME or --csv FILE"),
         };
-        let models = self
-            .models
-            .into_iter()
-            .map(|m| {
-                let (name, version) = m.split_once('@').unwrap_or((&m, ""));
-                proto::ModelRef {
-                    name: name.to_owned(),
-                    version: version.to_owned(),
-                }
+        let models = self.models.iter().map(|m| model_ref(m)).collect();
+        let ensembles = self
+            .ensembles
+            .iter()
+            .map(|spec| {
+                let (combination, names) = spec.split_once(':').ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--ensemble {spec}: write COMBINATION:MODEL,MODEL (e.g. mean:naive,canalys)"
+                    )
+                })?;
+                let combine = match combination {
+                    "mean" => Combine::Mean,
+                    "median" => Combine::Median,
+                    "weighted" => Combine::Weighted,
+                    other => anyhow::bail!(
+                        "--ensemble {spec}: '{other}' is not mean, median or weighted"
+                    ),
+                };
+                let names: Vec<String> = names.split(',').map(str::to_owned).collect();
+                Ok(ensemble(&names, Some(combine)))
             })
-            .collect();
+            .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(proto::BacktestRequest {
             models,
             source: Some(source),
@@ -217,6 +289,7 @@ impl BacktestArgs {
             params: self.params.into_iter().collect(),
             request_id: String::new(),
             interval_method: self.intervals.to_api(),
+            ensembles,
         })
     }
 }

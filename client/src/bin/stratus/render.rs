@@ -29,6 +29,8 @@ pub fn code_name(code: tonic::Code) -> String {
 
 fn model_line(model: Option<&proto::ModelInfo>) -> String {
     match model {
+        // An ensemble has no library of its own; its members are listed.
+        Some(m) if m.sha256.is_empty() => format!("model {}: {}", m.name, m.description),
         Some(m) => format!(
             "model {} {} (sha256 {})",
             m.name,
@@ -130,6 +132,17 @@ pub fn forecast(response: &proto::ForecastResponse) -> String {
         model_line(response.model.as_ref()),
         response.series_name
     );
+    if !response.members.is_empty() {
+        let members: Vec<String> = response
+            .members
+            .iter()
+            .map(|m| {
+                let model = m.model.clone().unwrap_or_default();
+                format!("{} {} (weight {:.2})", model.name, model.version, m.weight)
+            })
+            .collect();
+        out.push_str(&format!("members: {}\n", members.join(", ")));
+    }
     let mut t = table(&header);
     for p in &response.points {
         let mut row = vec![
