@@ -21,6 +21,8 @@ pub const CANALYS: &str = "libstratus_canalys.so";
 pub const MCKINSEY: &str = "libstratus_mckinsey.so";
 /// The bubble risk scorer.
 pub const BUBBLE: &str = "libstratus_bubble.so";
+/// The recommended combination forecast.
+pub const AUTO: &str = "libstratus_auto.so";
 /// Test fixture: panics or stalls on request.
 pub const FAULTY: &str = "libstratus_fixture_faulty.so";
 /// Test fixture: raw-ABI risk plugin answering garbage.
@@ -34,6 +36,7 @@ const PACKAGES: &[&str] = &[
     "stratus-canalys",
     "stratus-mckinsey",
     "stratus-bubble",
+    "stratus-auto",
     "stratus-fixture-faulty",
     "stratus-fixture-rogue",
 ];

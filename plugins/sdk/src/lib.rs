@@ -22,6 +22,7 @@ pub mod growth;
 pub mod input;
 mod model;
 pub mod output;
+pub mod seasonal;
 pub mod stats;
 
 pub use error::{ErrorCode, ModelError};

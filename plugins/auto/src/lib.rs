@@ -1,0 +1,344 @@
+//! `auto`: the forecast Stratus recommends when you do not know which model
+//! to pick. The lesson of the M3 and M4 competitions is that on yearly and
+//! quarterly data simple combinations beat single models: `auto` averages
+//! four classic forecasts of the seasonally adjusted series (simple
+//! exponential smoothing, Holt's linear trend, the damped trend, and the
+//! Theta method), then restores the season. The combination's figures
+//! against statsforecast on the M1 collection are in README.
+//!
+//! It serves any valid series: seasonal adjustment needs positive values
+//! (otherwise it is skipped, and the notes say so), and a series of one or
+//! two observations gets the most the data can say (a flat or straight path)
+//! with intervals from an explicit assumption, noted. Intervals: the damped
+//! model's h-step variance with the combination's own one-step residuals
+//! (never below half the variance of the series' first differences), and a
+//! Student-t quantile so short series get honest widths.
+
+mod smoothing;
+
+use std::collections::HashMap;
+
+use stratus_plugin::{ForecastModel, ModelError, growth, seasonal, stats, wire};
+
+use smoothing::Kind;
+
+/// The `auto` model.
+#[derive(Default)]
+pub struct Auto;
+
+impl ForecastModel for Auto {
+    fn description(&self) -> wire::ModelDescription {
+        wire::ModelDescription {
+            name: "auto".into(),
+            version: "1.0.0".into(),
+            description: "The recommended forecast: the mean of simple exponential smoothing, Holt, damped-trend and \
+                          Theta forecasts on the seasonally adjusted series (the M4 lesson: simple combinations win)."
+                .into(),
+            ..Default::default()
+        }
+    }
+
+    fn forecast(&self, input: &wire::ForecastInput) -> Result<wire::ForecastOutput, ModelError> {
+        let history = stratus_plugin::input::history(input);
+        let output = forecast_values(
+            &history,
+            input.periods_per_year.max(1) as usize,
+            input.horizon as usize,
+            &input.levels,
+        )?;
+        stratus_plugin::output::ensure_representable(&output)?;
+        Ok(output)
+    }
+}
+
+/// The combined forecast of `values` (observed `m` times a year).
+pub fn forecast_values(
+    values: &[f64],
+    m: usize,
+    horizon: usize,
+    levels: &[f64],
+) -> Result<wire::ForecastOutput, ModelError> {
+    let n = values.len();
+    if n == 0 {
+        return Err(ModelError::invalid(
+            "series.observations",
+            "auto needs at least one observation",
+        ));
+    }
+    let mut notes = vec![
+        "auto: the mean of simple exponential smoothing, Holt, damped-trend and Theta forecasts of the seasonally \
+         adjusted series."
+            .to_owned(),
+    ];
+    let indices = if m > 1 {
+        let found = seasonal::indices(values, m);
+        match &found {
+            Some(_) => notes.push(format!(
+                "Seasonal: classical multiplicative indices over {m} periods a year were taken out before smoothing and put back after."
+            )),
+            None if values.iter().any(|&v| v <= 0.0) => notes.push(
+                "Not seasonally adjusted: the series has zeros or negatives, which multiplicative seasonality cannot take."
+                    .into(),
+            ),
+            None => notes.push("No significant seasonality (M4's 90% autocorrelation test): not adjusted.".into()),
+        }
+        found
+    } else {
+        None
+    };
+    let index = |i: usize| indices.as_ref().map_or(1.0, |s| s[i % m]);
+    let adjusted: Vec<f64> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v / index(i))
+        .collect();
+
+    let (path, sigma, dof, fitted) = if n == 1 {
+        notes.push(
+            "One observation: the forecast is flat, and the intervals assume a 10% standard deviation per step \
+             (there is nothing to estimate it from)."
+                .into(),
+        );
+        let sigma = (0.1 * adjusted[0].abs()).max(f64::MIN_POSITIVE);
+        let spread = Spread {
+            sigma,
+            // A random walk's widths: the variance grows by σ² a step.
+            multipliers: vec![1.0; horizon],
+        };
+        (vec![adjusted[0]; horizon], spread, 1.0, HashMap::new())
+    } else {
+        combined(&adjusted, horizon, &mut notes)?
+    };
+
+    let points = path
+        .iter()
+        .enumerate()
+        .map(|(s, &adjusted_mean)| {
+            let season = index(n + s);
+            let mean = adjusted_mean * season;
+            let sd = sigma.sd(s + 1) * season;
+            wire::ForecastPoint {
+                mean,
+                growth: 0.0,
+                intervals: levels
+                    .iter()
+                    .map(|&level| {
+                        let half = stats::central_t(level, dof) * sd;
+                        wire::Interval {
+                            level,
+                            lower: mean - half,
+                            upper: mean + half,
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect::<Vec<_>>();
+    let means: Vec<f64> = points.iter().map(|p| p.mean).collect();
+    let growth = growth::year_on_year(values, &means, m);
+    let points = points
+        .into_iter()
+        .zip(growth)
+        .map(|(point, growth)| wire::ForecastPoint { growth, ..point })
+        .collect();
+    let mut fitted = fitted;
+    fitted.insert("seasonal".into(), f64::from(u8::from(indices.is_some())));
+    Ok(wire::ForecastOutput {
+        points,
+        scenarios: Vec::new(),
+        fitted,
+        notes,
+    })
+}
+
+/// The standard deviation of the combined forecast `h` steps ahead.
+#[derive(Debug, Clone)]
+struct Spread {
+    sigma: f64,
+    /// The damped model's error multipliers c_j for j = 1..
+    multipliers: Vec<f64>,
+}
+
+impl Spread {
+    fn sd(&self, h: usize) -> f64 {
+        let sum: f64 = self
+            .multipliers
+            .iter()
+            .take(h.saturating_sub(1))
+            .map(|c| c * c)
+            .sum();
+        self.sigma * (1.0 + sum).sqrt()
+    }
+}
+
+/// Fits the four forecasts to `y` (two or more values) and combines them.
+fn combined(
+    y: &[f64],
+    horizon: usize,
+    notes: &mut Vec<String>,
+) -> Result<(Vec<f64>, Spread, f64, HashMap<String, f64>), ModelError> {
+    let n = y.len();
+    let fit = |kind| {
+        smoothing::fit(y, kind)
+            .map_err(|e| ModelError::internal(format!("auto: the smoothing fit failed: {e}")))
+    };
+    let simple = fit(Kind::Simple)?;
+    let holt = fit(Kind::Holt)?;
+    let damped = fit(Kind::Damped)?;
+    let theta = theta(y, &simple, horizon);
+    let paths = [
+        simple.forecast(horizon),
+        holt.forecast(horizon),
+        damped.forecast(horizon),
+        theta.0,
+    ];
+    let path: Vec<f64> = (0..horizon)
+        .map(|s| paths.iter().map(|p| p[s]).sum::<f64>() / paths.len() as f64)
+        .collect();
+
+    // The combination's one-step residuals (Theta's in-sample path is SES's
+    // plus a drift; the three smoothers stand for it here).
+    let residuals: Vec<f64> = (0..n - 1)
+        .map(|i| y[i + 1] - (simple.fitted[i] + holt.fitted[i] + damped.fitted[i]) / 3.0)
+        .collect();
+    let dof = (n as f64 - 3.0).max(1.0);
+    let residual_variance = residuals.iter().map(|e| e * e).sum::<f64>() / dof;
+    let differences: Vec<f64> = y.windows(2).map(|w| w[1] - w[0]).collect();
+    let mean_difference = differences.iter().sum::<f64>() / differences.len() as f64;
+    let difference_variance = if differences.len() > 1 {
+        differences
+            .iter()
+            .map(|d| (d - mean_difference).powi(2))
+            .sum::<f64>()
+            / (differences.len() - 1) as f64
+    } else {
+        mean_difference * mean_difference
+    };
+    let floor = 0.5 * difference_variance;
+    if residual_variance < floor {
+        notes.push(
+            "The fit's residuals were smaller than half the variance of the series' own changes, which a short \
+             history cannot support; the intervals use the latter."
+                .into(),
+        );
+    }
+    let sigma = residual_variance.max(floor).sqrt().max(f64::MIN_POSITIVE);
+    let p = damped.params;
+    let mut multipliers = Vec::with_capacity(horizon);
+    let (mut damp, mut power) = (0.0, 1.0);
+    for _ in 1..horizon.max(1) {
+        power *= p.phi;
+        damp += power;
+        multipliers.push(p.alpha + p.beta * damp);
+    }
+    if n < 3 {
+        notes.push(
+            "Two observations: the trend is their difference, and nothing is estimated.".into(),
+        );
+    }
+    let fitted = [
+        ("alpha_ses", simple.params.alpha),
+        ("alpha_holt", holt.params.alpha),
+        ("beta_holt", holt.params.beta),
+        ("alpha_damped", p.alpha),
+        ("beta_damped", p.beta),
+        ("phi", p.phi),
+        ("theta_drift", theta.1),
+        ("sigma", sigma),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    Ok((path, Spread { sigma, multipliers }, dof, fitted))
+}
+
+/// The Theta method (Assimakopoulos & Nikolopoulos; in the form of Hyndman
+/// & Billah): simple exponential smoothing plus half the series' linear
+/// trend, `ℓ + b/2 · ((h − 1) + 1/α − (1 − α)ⁿ/α)`. Returns the path and
+/// the drift b/2.
+fn theta(y: &[f64], simple: &smoothing::Fit, horizon: usize) -> (Vec<f64>, f64) {
+    let n = y.len() as f64;
+    let mean_t = (n - 1.0) / 2.0;
+    let mean_y = y.iter().sum::<f64>() / n;
+    let (mut sxy, mut sxx) = (0.0, 0.0);
+    for (t, &value) in y.iter().enumerate() {
+        let dt = t as f64 - mean_t;
+        sxy += dt * (value - mean_y);
+        sxx += dt * dt;
+    }
+    let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+    let alpha = simple.params.alpha;
+    let drift = slope / 2.0;
+    let tail = 1.0 / alpha - (1.0 - alpha).powf(n) / alpha;
+    let path = (1..=horizon)
+        .map(|h| simple.level + drift * ((h as f64 - 1.0) + tail))
+        .collect();
+    (path, drift)
+}
+
+stratus_plugin::export!(forecast: Auto);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trending_series_is_extrapolated_between_flat_and_linear() {
+        let y: Vec<f64> = (0..12).map(|i| 100.0 + 5.0 * f64::from(i)).collect();
+        let out = forecast_values(&y, 1, 3, &[80.0, 95.0]).unwrap();
+        // SES is flat at ~155, Holt continues the line (160, 165, 170),
+        // damped slightly less, Theta half the slope: the mean lies between.
+        for (h, p) in out.points.iter().enumerate() {
+            let linear = 155.0 + 5.0 * (h as f64 + 1.0);
+            assert!(p.mean > 155.0 && p.mean < linear + 1e-6, "{:?}", out.points);
+            let (i80, i95) = (&p.intervals[0], &p.intervals[1]);
+            assert!(
+                i95.lower < i80.lower
+                    && i80.lower < p.mean
+                    && p.mean < i80.upper
+                    && i80.upper < i95.upper
+            );
+        }
+    }
+
+    #[test]
+    fn any_valid_series_is_served_with_notes_for_the_edge_cases() {
+        let one = forecast_values(&[42.0], 1, 2, &[95.0]).unwrap();
+        assert_eq!(one.points[0].mean, 42.0);
+        assert!(one.notes.iter().any(|n| n.contains("One observation")));
+        let two = forecast_values(&[10.0, 12.0], 1, 2, &[95.0]).unwrap();
+        assert!(two.points[1].intervals[0].upper > two.points[1].intervals[0].lower);
+        let negative = forecast_values(
+            &[
+                -3.0, 1.0, -2.0, 4.0, -1.0, 2.0, -3.0, 5.0, 0.0, 1.0, -2.0, 3.0,
+            ],
+            4,
+            4,
+            &[80.0],
+        )
+        .unwrap();
+        assert!(
+            negative
+                .notes
+                .iter()
+                .any(|n| n.contains("zeros or negatives"))
+        );
+        assert!(negative.points.iter().all(|p| p.mean.is_finite()));
+    }
+
+    #[test]
+    fn a_seasonal_quarterly_series_keeps_its_pattern() {
+        let pattern = [0.8, 1.0, 1.3, 0.9];
+        let y: Vec<f64> = (0..24)
+            .map(|i| (100.0 + f64::from(i)) * pattern[i as usize % 4])
+            .collect();
+        let out = forecast_values(&y, 4, 4, &[80.0]).unwrap();
+        assert!(out.notes.iter().any(|n| n.starts_with("Seasonal")));
+        let means: Vec<f64> = out.points.iter().map(|p| p.mean).collect();
+        // The third quarter of the year stays the highest.
+        assert!(
+            means[2] > means[0] && means[2] > means[1] && means[2] > means[3],
+            "{means:?}"
+        );
+    }
+}
