@@ -47,6 +47,11 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 RELEASE = ROOT / "target" / "release"
 LEVELS = [80.0, 95.0]
 CUT = {1: 6, 4: 12}
+# To study one forecaster quickly: STRATUS_BENCH_OURS=auto STRATUS_BENCH_BASELINES=0
+OURS = os.environ.get("STRATUS_BENCH_OURS", "naive,canalys,mckinsey,auto,ensemble").split(",")
+OURS = [o.strip() for o in OURS if o.strip()]
+BASELINES = os.environ.get("STRATUS_BENCH_BASELINES", "1") != "0"
+CONFORMAL = [False, True] if os.environ.get("STRATUS_BENCH_CONFORMAL", "1") != "0" else [False]
 
 
 def stubs():
@@ -227,9 +232,10 @@ def main():
             per = {}
             n2 = {sn: score(x, xx, m, naive2(x, m, h), None) for sn, x, xx in series}
             per["Naive2"] = (n2, 0, 0)
-            for name in ["naive", "canalys", "mckinsey", "auto", "ensemble(auto, canalys)"]:
-                for conformal in [False, True]:
-                    label = name + (" + conformal" if conformal else "")
+            for name in OURS:
+                for conformal in CONFORMAL:
+                    shown = "ensemble(auto, canalys)" if name == "ensemble" else name
+                    label = shown + (" + conformal" if conformal else "")
                     scores, refused, failed = {}, 0, 0
                     for sn, x, xx in series:
                         status, result = ours(address, name, x, m, h, conformal)
@@ -240,7 +246,7 @@ def main():
                         else:
                             refused += 1
                     per[label] = (scores, refused, failed)
-            for name, by_series in baselines(series, m).items():
+            for name, by_series in (baselines(series, m) if BASELINES else {}).items():
                 scores = {sn: score(x, xx, m, *by_series[sn]) for sn, x, xx in series if sn in by_series}
                 per[name] = (scores, 0, 0)
             for label, (scores, refused, failed) in per.items():

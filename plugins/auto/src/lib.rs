@@ -1,18 +1,24 @@
 //! `auto`: the forecast Stratus recommends when you do not know which model
-//! to pick. The lesson of the M3 and M4 competitions is that on yearly and
-//! quarterly data simple combinations beat single models: `auto` averages
-//! four classic forecasts of the seasonally adjusted series (simple
-//! exponential smoothing, Holt's linear trend, the damped trend, and the
-//! Theta method), then restores the season. The combination's figures
-//! against statsforecast on the M1 collection are in README.
+//! to pick. The lesson of the M3 and M4 competitions is that simple
+//! combinations beat single models; which simple forecasts to combine was
+//! chosen on the M1 collection (bench/accuracy.py; the figures are in
+//! README), and differs by frequency:
+//! - **annual**: the mean of the random walk with drift and the damped
+//!   trend, on the values themselves (yearly market series trend strongly;
+//!   the drift keeps it, the damping tempers it);
+//! - **quarterly and monthly**: the mean of the damped trend and the Theta
+//!   method on the logarithms of the seasonally adjusted series (classical
+//!   multiplicative indices when M4's test finds a season), so growth and
+//!   season compound.
 //!
-//! It serves any valid series: seasonal adjustment needs positive values
-//! (otherwise it is skipped, and the notes say so), and a series of one or
-//! two observations gets the most the data can say (a flat or straight path)
-//! with intervals from an explicit assumption, noted. Intervals: the damped
-//! model's h-step variance with the combination's own one-step residuals
-//! (never below half the variance of the series' first differences), and a
-//! Student-t quantile so short series get honest widths.
+//! It serves any valid series: logarithms and seasonal adjustment need
+//! positive values (otherwise the values are used as they are, and the
+//! notes say so), and a series of one or two observations gets the most the
+//! data can say (a flat or straight path) with intervals from an explicit
+//! assumption, noted. Intervals: the damped model's h-step variance with
+//! the combination's own one-step residuals (never below half the variance
+//! of the series' own changes) and a Student-t quantile, so short series get
+//! honest widths; on the log scale they are asymmetric and positive.
 
 mod smoothing;
 
@@ -31,8 +37,9 @@ impl ForecastModel for Auto {
         wire::ModelDescription {
             name: "auto".into(),
             version: "1.0.0".into(),
-            description: "The recommended forecast: the mean of simple exponential smoothing, Holt, damped-trend and \
-                          Theta forecasts on the seasonally adjusted series (the M4 lesson: simple combinations win)."
+            description: "The recommended forecast: a simple combination chosen on public data (annual: random walk with \
+                          drift and damped trend; quarterly/monthly: damped trend and Theta on the log of the seasonally \
+                          adjusted series)."
                 .into(),
             ..Default::default()
         }
@@ -51,6 +58,26 @@ impl ForecastModel for Auto {
     }
 }
 
+/// The forecasts a recipe averages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Component {
+    /// Random walk with drift: the last value plus the mean change.
+    Drift,
+    /// Damped-trend exponential smoothing.
+    Damped,
+    /// The Theta method (SES plus half the linear trend).
+    Theta,
+}
+
+/// What `auto` averages, and on which scale, for `m` periods a year.
+fn recipe(m: usize) -> (&'static [Component], bool) {
+    if m <= 1 {
+        (&[Component::Drift, Component::Damped], false)
+    } else {
+        (&[Component::Damped, Component::Theta], true)
+    }
+}
+
 /// The combined forecast of `values` (observed `m` times a year).
 pub fn forecast_values(
     values: &[f64],
@@ -65,18 +92,16 @@ pub fn forecast_values(
             "auto needs at least one observation",
         ));
     }
-    let mut notes = vec![
-        "auto: the mean of simple exponential smoothing, Holt, damped-trend and Theta forecasts of the seasonally \
-         adjusted series."
-            .to_owned(),
-    ];
+    let (components, wants_log) = recipe(m);
+    let positive = values.iter().all(|&v| v > 0.0);
+    let mut notes = Vec::new();
     let indices = if m > 1 {
         let found = seasonal::indices(values, m);
         match &found {
             Some(_) => notes.push(format!(
-                "Seasonal: classical multiplicative indices over {m} periods a year were taken out before smoothing and put back after."
+                "Seasonal: classical multiplicative indices over {m} periods a year were taken out before forecasting and put back after."
             )),
-            None if values.iter().any(|&v| v <= 0.0) => notes.push(
+            None if !positive => notes.push(
                 "Not seasonally adjusted: the series has zeros or negatives, which multiplicative seasonality cannot take."
                     .into(),
             ),
@@ -86,20 +111,54 @@ pub fn forecast_values(
     } else {
         None
     };
+    let log = wants_log && positive;
+    let names: Vec<&str> = components
+        .iter()
+        .map(|c| match c {
+            Component::Drift => "random walk with drift",
+            Component::Damped => "damped trend",
+            Component::Theta => "Theta",
+        })
+        .collect();
+    notes.insert(
+        0,
+        format!(
+            "auto: the mean of {} forecasts{}.",
+            names.join(" and "),
+            if log {
+                " on the logarithms of the (seasonally adjusted) values"
+            } else {
+                ""
+            }
+        ),
+    );
+    if wants_log && !positive {
+        notes.push(
+            "The series has zeros or negatives, so it is forecast as it is, not on logarithms."
+                .into(),
+        );
+    }
     let index = |i: usize| indices.as_ref().map_or(1.0, |s| s[i % m]);
     let adjusted: Vec<f64> = values
         .iter()
         .enumerate()
-        .map(|(i, v)| v / index(i))
+        .map(|(i, v)| {
+            let v = v / index(i);
+            if log { v.ln() } else { v }
+        })
         .collect();
 
-    let (path, sigma, dof, fitted) = if n == 1 {
+    let (path, spread, dof, mut fitted) = if n == 1 {
         notes.push(
             "One observation: the forecast is flat, and the intervals assume a 10% standard deviation per step \
              (there is nothing to estimate it from)."
                 .into(),
         );
-        let sigma = (0.1 * adjusted[0].abs()).max(f64::MIN_POSITIVE);
+        let sigma = if log {
+            0.1
+        } else {
+            (0.1 * adjusted[0].abs()).max(f64::MIN_POSITIVE)
+        };
         let spread = Spread {
             sigma,
             // A random walk's widths: the variance grows by σ² a step.
@@ -107,18 +166,18 @@ pub fn forecast_values(
         };
         (vec![adjusted[0]; horizon], spread, 1.0, HashMap::new())
     } else {
-        combined(&adjusted, horizon, &mut notes)?
+        combined(&adjusted, components, horizon, &mut notes)?
     };
 
-    let points = path
+    let points: Vec<wire::ForecastPoint> = path
         .iter()
         .enumerate()
-        .map(|(s, &adjusted_mean)| {
+        .map(|(s, &centre)| {
             let season = index(n + s);
-            let mean = adjusted_mean * season;
-            let sd = sigma.sd(s + 1) * season;
+            let sd = spread.sd(s + 1);
+            let back = |v: f64| if log { v.exp() * season } else { v * season };
             wire::ForecastPoint {
-                mean,
+                mean: back(centre),
                 growth: 0.0,
                 intervals: levels
                     .iter()
@@ -126,14 +185,14 @@ pub fn forecast_values(
                         let half = stats::central_t(level, dof) * sd;
                         wire::Interval {
                             level,
-                            lower: mean - half,
-                            upper: mean + half,
+                            lower: back(centre - half),
+                            upper: back(centre + half),
                         }
                     })
                     .collect(),
             }
         })
-        .collect::<Vec<_>>();
+        .collect();
     let means: Vec<f64> = points.iter().map(|p| p.mean).collect();
     let growth = growth::year_on_year(values, &means, m);
     let points = points
@@ -141,8 +200,8 @@ pub fn forecast_values(
         .zip(growth)
         .map(|(point, growth)| wire::ForecastPoint { growth, ..point })
         .collect();
-    let mut fitted = fitted;
     fitted.insert("seasonal".into(), f64::from(u8::from(indices.is_some())));
+    fitted.insert("log_scale".into(), f64::from(u8::from(log)));
     Ok(wire::ForecastOutput {
         points,
         scenarios: Vec::new(),
@@ -171,35 +230,52 @@ impl Spread {
     }
 }
 
-/// Fits the four forecasts to `y` (two or more values) and combines them.
+/// A combined path, its spread, the residual degrees of freedom, and the
+/// fitted values to report.
+type Combined = (Vec<f64>, Spread, f64, HashMap<String, f64>);
+
+/// Fits `components` to `y` (two or more values) and averages them.
 fn combined(
     y: &[f64],
+    components: &[Component],
     horizon: usize,
     notes: &mut Vec<String>,
-) -> Result<(Vec<f64>, Spread, f64, HashMap<String, f64>), ModelError> {
+) -> Result<Combined, ModelError> {
     let n = y.len();
     let fit = |kind| {
         smoothing::fit(y, kind)
             .map_err(|e| ModelError::internal(format!("auto: the smoothing fit failed: {e}")))
     };
-    let simple = fit(Kind::Simple)?;
-    let holt = fit(Kind::Holt)?;
     let damped = fit(Kind::Damped)?;
-    let theta = theta(y, &simple, horizon);
-    let paths = [
-        simple.forecast(horizon),
-        holt.forecast(horizon),
-        damped.forecast(horizon),
-        theta.0,
-    ];
+    let simple = fit(Kind::Simple)?;
+    let drift = (y[n - 1] - y[0]) / (n - 1) as f64;
+    let (theta_path, theta_drift) = theta(y, &simple, horizon);
+    let mut paths = Vec::with_capacity(components.len());
+    // One-step in-sample forecasts of each component, for observations 1..
+    let mut in_sample: Vec<Vec<f64>> = Vec::with_capacity(components.len());
+    for component in components {
+        match component {
+            Component::Drift => {
+                paths.push((1..=horizon).map(|h| y[n - 1] + drift * h as f64).collect());
+                in_sample.push(y[..n - 1].iter().map(|v| v + drift).collect());
+            }
+            Component::Damped => {
+                paths.push(damped.forecast(horizon));
+                in_sample.push(damped.fitted.clone());
+            }
+            Component::Theta => {
+                paths.push(theta_path.clone());
+                in_sample.push(simple.fitted.iter().map(|f| f + theta_drift).collect());
+            }
+        }
+    }
+    let k = paths.len() as f64;
     let path: Vec<f64> = (0..horizon)
-        .map(|s| paths.iter().map(|p| p[s]).sum::<f64>() / paths.len() as f64)
+        .map(|s| paths.iter().map(|p: &Vec<f64>| p[s]).sum::<f64>() / k)
         .collect();
 
-    // The combination's one-step residuals (Theta's in-sample path is SES's
-    // plus a drift; the three smoothers stand for it here).
     let residuals: Vec<f64> = (0..n - 1)
-        .map(|i| y[i + 1] - (simple.fitted[i] + holt.fitted[i] + damped.fitted[i]) / 3.0)
+        .map(|i| y[i + 1] - in_sample.iter().map(|f| f[i]).sum::<f64>() / k)
         .collect();
     let dof = (n as f64 - 3.0).max(1.0);
     let residual_variance = residuals.iter().map(|e| e * e).sum::<f64>() / dof;
@@ -237,13 +313,12 @@ fn combined(
         );
     }
     let fitted = [
-        ("alpha_ses", simple.params.alpha),
-        ("alpha_holt", holt.params.alpha),
-        ("beta_holt", holt.params.beta),
+        ("drift", drift),
         ("alpha_damped", p.alpha),
         ("beta_damped", p.beta),
         ("phi", p.phi),
-        ("theta_drift", theta.1),
+        ("alpha_ses", simple.params.alpha),
+        ("theta_drift", theta_drift),
         ("sigma", sigma),
     ]
     .into_iter()
@@ -283,14 +358,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_trending_series_is_extrapolated_between_flat_and_linear() {
+    fn an_annual_trend_is_extrapolated_between_flat_and_linear() {
         let y: Vec<f64> = (0..12).map(|i| 100.0 + 5.0 * f64::from(i)).collect();
         let out = forecast_values(&y, 1, 3, &[80.0, 95.0]).unwrap();
-        // SES is flat at ~155, Holt continues the line (160, 165, 170),
-        // damped slightly less, Theta half the slope: the mean lies between.
+        // The drift continues the line (160, 165, 170), the damped trend
+        // slightly less: the mean lies between flat and linear.
         for (h, p) in out.points.iter().enumerate() {
             let linear = 155.0 + 5.0 * (h as f64 + 1.0);
-            assert!(p.mean > 155.0 && p.mean < linear + 1e-6, "{:?}", out.points);
+            assert!(
+                p.mean > 155.0 && p.mean <= linear + 1e-6,
+                "{:?}",
+                out.points
+            );
             let (i80, i95) = (&p.intervals[0], &p.intervals[1]);
             assert!(
                 i95.lower < i80.lower

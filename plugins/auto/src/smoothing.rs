@@ -1,6 +1,5 @@
 //! Exponential smoothing of a (seasonally adjusted) series in error-
-//! correction form: simple (level only), Holt (level and trend) and damped
-//! trend, with parameters chosen by least squares of the one-step errors
+//! correction form: simple (level only) and damped trend, with parameters chosen by least squares of the one-step errors
 //! (argmin's Nelder–Mead over logit-transformed, bounded coordinates).
 
 use argmin::core::{CostFunction, Error, Executor, State};
@@ -12,8 +11,6 @@ use nalgebra::SVector;
 pub enum Kind {
     /// Level only: the forecast is flat.
     Simple,
-    /// Level and linear trend.
-    Holt,
     /// Level and a trend that fades with damping φ.
     Damped,
 }
@@ -25,15 +22,13 @@ pub struct Params {
     pub alpha: f64,
     /// Trend smoothing, at most `alpha` (0 without a trend).
     pub beta: f64,
-    /// Damping (1 for Holt, 0.8–0.98 for damped; unused without a trend).
+    /// Damping, 0.8–0.98 (unused without a trend).
     pub phi: f64,
 }
 
 /// A fitted smoother.
 #[derive(Debug, Clone)]
 pub struct Fit {
-    /// Which smoother.
-    pub kind: Kind,
     /// Its parameters.
     pub params: Params,
     /// Level after the last observation.
@@ -101,11 +96,6 @@ fn decode(kind: Kind, u: &[f64]) -> Params {
             beta: 0.0,
             phi: 1.0,
         },
-        Kind::Holt => Params {
-            alpha,
-            beta: alpha * logistic(u[1]),
-            phi: 1.0,
-        },
         Kind::Damped => Params {
             alpha,
             beta: alpha * logistic(u[1]),
@@ -157,7 +147,6 @@ pub fn fit(y: &[f64], kind: Kind) -> Result<Fit, Error> {
     } else {
         match kind {
             Kind::Simple => minimise::<1>(y, kind, [logit(0.5)])?,
-            Kind::Holt => minimise::<2>(y, kind, [logit(0.5), logit(0.2)])?,
             Kind::Damped => minimise::<3>(y, kind, [logit(0.5), logit(0.2), logit(0.5)])?,
         }
     };
@@ -166,7 +155,6 @@ pub fn fit(y: &[f64], kind: Kind) -> Result<Fit, Error> {
     let params = decode(kind, &padded);
     let (level, trend, _, fitted) = filter(y, kind, params);
     Ok(Fit {
-        kind,
         params,
         level,
         trend,
@@ -179,13 +167,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn holt_follows_a_straight_line_and_simple_stays_flat() {
+    fn the_damped_trend_follows_a_line_but_fades_and_simple_stays_flat() {
         let y: Vec<f64> = (0..20).map(|i| 10.0 + 2.0 * f64::from(i)).collect();
-        let holt = fit(&y, Kind::Holt).unwrap();
-        let path = holt.forecast(3);
-        for (h, value) in path.iter().enumerate() {
-            let expected = 10.0 + 2.0 * (19.0 + h as f64 + 1.0);
-            assert!((value - expected).abs() < 0.05, "{path:?}");
+        let damped = fit(&y, Kind::Damped).unwrap();
+        let path = damped.forecast(3);
+        let phi = damped.params.phi;
+        // Steps of 2φ, 2φ², 2φ³ after the last value, 48.
+        let mut expected = 48.0;
+        let mut power = 1.0;
+        for value in &path {
+            power *= phi;
+            expected += 2.0 * power;
+            assert!((value - expected).abs() < 0.1, "{path:?} (phi {phi})");
         }
         let simple = fit(&y, Kind::Simple).unwrap();
         let flat = simple.forecast(3);
