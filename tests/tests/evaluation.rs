@@ -536,3 +536,118 @@ async fn ensembles_combine_their_members_own_forecasts() {
         status.message()
     );
 }
+
+/// Series that have broken forecasters before: short, flat, with zeros or
+/// negatives, spikes, steps, steep growth and collapse, seasonal patterns.
+fn hard_series() -> Vec<proto::Series> {
+    let mut out = vec![
+        annual("one", 2020, &[5.0]),
+        annual("two", 2020, &[5.0, 7.0]),
+        annual("flat", 2010, &[3.0; 8]),
+        annual("zeros", 2010, &[0.0, 0.0, 1.0, 0.0, 2.0, 0.0]),
+        annual("negative", 2010, &[-5.0, 3.0, -2.0, 8.0, -1.0, 4.0]),
+        annual("spike", 2000, &[10.0, 11.0, 10.5, 900.0, 11.0, 12.0, 11.5]),
+        annual(
+            "step",
+            2000,
+            &[1.0, 1.0, 1.0, 1000.0, 1000.0, 1000.0, 1000.0],
+        ),
+        annual(
+            "boom",
+            2000,
+            &(0..12).map(|i| 2f64.powi(i)).collect::<Vec<_>>(),
+        ),
+        annual(
+            "bust",
+            2000,
+            &(0..12).map(|i| 1e6 * 0.3f64.powi(i)).collect::<Vec<_>>(),
+        ),
+        annual("tiny", 2000, &[1e-9, 2e-9, 1.5e-9, 3e-9, 2.5e-9, 4e-9]),
+        annual("huge", 2000, &[1e90, 2e90, 1.5e90, 3e90, 2.5e90, 4e90]),
+    ];
+    let pattern = [0.7, 1.0, 1.4, 0.9];
+    let quarterly = |name: &str, n: usize, scale: f64| proto::Series {
+        name: name.into(),
+        unit: String::new(),
+        frequency: proto::Frequency::Quarterly as i32,
+        observations: (0..n)
+            .map(|i| proto::Observation {
+                period: format!("{}-Q{}", 2000 + i / 4, i % 4 + 1),
+                value: scale * (1.0 + 0.05 * i as f64) * pattern[i % 4],
+            })
+            .collect(),
+    };
+    out.push(quarterly("seasonal", 24, 100.0));
+    out.push(quarterly("seasonal-short", 9, 100.0));
+    out.push(quarterly("seasonal-negative", 16, -100.0));
+    out
+}
+
+#[tokio::test]
+async fn no_bundled_forecaster_answers_internal_on_hard_series_or_the_datasets() {
+    let server = Server::start(ServerOptions {
+        plugins: vec![NAIVE, CANALYS, MCKINSEY, stratus_e2e::AUTO],
+        ..Default::default()
+    });
+    let client = server.client().await;
+    let mut requests = Vec::new();
+    for series in hard_series() {
+        for name in ["naive", "canalys", "mckinsey", "auto"] {
+            requests.push(stratus_e2e::fixtures::forecast(name, series.clone(), 6));
+        }
+        requests.push(ensemble_request(
+            &["naive", "auto"],
+            proto::Combination::Median,
+            series.clone(),
+            6,
+        ));
+    }
+    for dataset in [
+        "china-cloud-infra-annual",
+        "china-cloud-infra-quarterly",
+        "global-cloud-infra-annual",
+    ] {
+        for name in ["naive", "canalys", "mckinsey", "auto"] {
+            requests.push(stratus_e2e::fixtures::forecast_dataset(name, dataset, 6));
+        }
+    }
+    let conformal: Vec<proto::ForecastRequest> = requests.iter().cloned().map(conformal).collect();
+    for request in requests.into_iter().chain(conformal) {
+        let what = format!(
+            "{:?} {:?} conformal={}",
+            request.model.as_ref().map(|m| m.name.clone()),
+            match &request.source {
+                Some(proto::forecast_request::Source::Series(s)) => s.name.clone(),
+                Some(proto::forecast_request::Source::Dataset(d)) => d.clone(),
+                None => String::new(),
+            },
+            request.interval_method
+        );
+        match client.forecast(request).await {
+            Ok(answer) => {
+                for point in &answer.points {
+                    assert!(point.mean.is_finite(), "{what}");
+                    assert!(
+                        point.intervals.iter().all(|i| i.lower.is_finite()
+                            && i.upper.is_finite()
+                            && i.lower <= i.upper),
+                        "{what}: {point:?}"
+                    );
+                }
+            }
+            Err(status) => assert!(
+                matches!(
+                    status.code(),
+                    Code::InvalidArgument | Code::FailedPrecondition
+                ),
+                "{what}: {:?} {}",
+                status.code(),
+                status.message()
+            ),
+        }
+    }
+    for name in ["naive", "canalys", "mckinsey", "auto"] {
+        let info = client.get_model(name, "").await.unwrap();
+        assert_eq!(info.last_error, "", "{name}");
+    }
+}
