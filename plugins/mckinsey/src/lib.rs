@@ -53,9 +53,9 @@ impl ForecastModel for McKinsey {
                     0.0,
                     1e15,
                 ),
-                param("conservative_potential", "Conservative scenario: multiple of the potential.", 0.8, 0.1, 1.0),
+                param("conservative_potential", "Conservative scenario: multiple of the room left to grow (potential − latest value).", 0.5, 0.1, 1.0),
                 param("conservative_speed", "Conservative scenario: multiple of the adoption speed.", 0.8, 0.1, 1.0),
-                param("accelerated_potential", "Accelerated scenario: multiple of the potential.", 1.25, 1.0, 10.0),
+                param("accelerated_potential", "Accelerated scenario: multiple of the room left to grow (potential − latest value).", 2.0, 1.0, 10.0),
                 param("accelerated_speed", "Accelerated scenario: multiple of the adoption speed.", 1.25, 1.0, 5.0),
             ],
             ..Default::default()
@@ -67,16 +67,25 @@ impl ForecastModel for McKinsey {
             .series
             .as_ref()
             .ok_or_else(|| ModelError::internal("no series"))?;
-        let y: Vec<f64> = series.observations.iter().map(|o| o.value).collect();
+        let raw: Vec<f64> = series.observations.iter().map(|o| o.value).collect();
         let per_year = f64::from(input.periods_per_year.max(1));
+        // An S-curve has no season: fit it to the seasonally adjusted series
+        // (classical multiplicative indices, when M4's test finds a season)
+        // and put the season back on every path and interval.
+        let m = input.periods_per_year.max(1) as usize;
+        let indices = stratus_plugin::seasonal::indices(&raw, m);
+        let y: Vec<f64> = match &indices {
+            Some(s) => raw.iter().enumerate().map(|(i, v)| v / s[i % m]).collect(),
+            None => raw.clone(),
+        };
         let get = |name: &str, default: f64| input.params.get(name).copied().unwrap_or(default);
         let scenarios = Scenarios {
             conservative: (
-                get("conservative_potential", 0.8),
+                get("conservative_potential", 0.5),
                 get("conservative_speed", 0.8),
             ),
             accelerated: (
-                get("accelerated_potential", 1.25),
+                get("accelerated_potential", 2.0),
                 get("accelerated_speed", 1.25),
             ),
         };
@@ -85,7 +94,7 @@ impl ForecastModel for McKinsey {
             .observations
             .first()
             .map_or(0.0, |o| year_of(&o.period, per_year));
-        let output = size(
+        let mut output = size(
             &y,
             per_year,
             start_year,
@@ -94,9 +103,45 @@ impl ForecastModel for McKinsey {
             pinned,
             scenarios,
         )?;
+        if let Some(indices) = indices {
+            reseasonalise(&mut output, &indices, raw.len(), &raw, m);
+        }
         stratus_plugin::output::ensure_representable(&output)?;
         Ok(output)
     }
+}
+
+/// Multiplies every path and interval of `output` by the seasonal index of
+/// its period (the first forecast period is observation `n`), recomputes
+/// growth against the raw history, and says so in the notes.
+fn reseasonalise(
+    output: &mut wire::ForecastOutput,
+    indices: &[f64],
+    n: usize,
+    raw: &[f64],
+    m: usize,
+) {
+    let apply = |points: &mut Vec<wire::ForecastPoint>| {
+        for (s, point) in points.iter_mut().enumerate() {
+            let index = indices[(n + s) % m];
+            point.mean *= index;
+            for interval in &mut point.intervals {
+                interval.lower *= index;
+                interval.upper *= index;
+            }
+        }
+        let means: Vec<f64> = points.iter().map(|p| p.mean).collect();
+        for (point, growth) in points.iter_mut().zip(growth::year_on_year(raw, &means, m)) {
+            point.growth = growth;
+        }
+    };
+    apply(&mut output.points);
+    for scenario in &mut output.scenarios {
+        apply(&mut scenario.points);
+    }
+    output.notes.push(format!(
+        "Seasonal: the curve was fitted to the seasonally adjusted series (classical multiplicative indices over {m} periods a year), and the season put back on every path."
+    ));
 }
 
 /// The calendar year (with fraction) at which a period label starts.
@@ -155,7 +200,7 @@ fn size(
     let sigma2 = fitted.sse / dof;
     let mut notes = vec![
         "Market value = potential × logistic adoption curve, fitted to log values by Levenberg–Marquardt.".to_owned(),
-        "Scenarios start from the last observation and vary the potential and the adoption speed.".to_owned(),
+        "Scenarios start from the last observation and vary the room left to grow (potential − latest value) and the adoption speed.".to_owned(),
     ];
 
     let mut base = fitted.curve;
@@ -221,8 +266,15 @@ fn size(
     let (base_path, base_potential) = path(base.potential, base.speed);
     let (low_p, low_r) = scenarios.conservative;
     let (high_p, high_r) = scenarios.accelerated;
-    let (conservative, conservative_potential) = path(base.potential * low_p, base.speed * low_r);
-    let (accelerated, accelerated_potential) = path(base.potential * high_p, base.speed * high_r);
+    // Scenarios scale the room left to grow (potential − today's value), not
+    // the potential itself: 0.8 × a potential just above today's market
+    // would fall below it and flatten the path, while a market still growing
+    // grows in a conservative view too, only less.
+    let headroom = (base.potential - y_last).max(0.0);
+    let (conservative, conservative_potential) =
+        path(y_last + headroom * low_p, base.speed * low_r);
+    let (accelerated, accelerated_potential) =
+        path(y_last + headroom * high_p, base.speed * high_r);
 
     let uncertainty = Uncertainty {
         fitted: &fitted,
@@ -453,6 +505,44 @@ mod tests {
                 "{name} exceeds {cap}"
             );
         }
+    }
+
+    #[test]
+    fn a_growing_market_grows_in_every_scenario() {
+        // The China series (US$bn, 2019–2024): the fitted potential sits
+        // just above today's 40, so 0.8 × the potential would be below it.
+        let china = [11.6, 19.3, 27.4, 30.3, 35.0, 40.0];
+        let out = McKinsey.forecast(&input(&china, 6, &[])).unwrap();
+        let conservative = scenario(&out, "conservative");
+        assert!(conservative[0].mean > 40.0, "{conservative:?}");
+        assert!(
+            conservative.windows(2).all(|w| w[1].mean > w[0].mean),
+            "{conservative:?}"
+        );
+    }
+
+    #[test]
+    fn a_seasonal_quarterly_series_keeps_its_season() {
+        use stratus_plugin::input::forecast_input;
+        let pattern = [0.8, 1.0, 1.3, 0.9];
+        // A slow adoption curve under a strong season (M4's test, like the
+        // competition's, finds a season only where it dominates the trend).
+        let values: Vec<f64> = (0..28)
+            .map(|t| 100.0 / (1.0 + (-0.08 * (t as f64 - 14.0)).exp()) * pattern[t % 4])
+            .collect();
+        let request = forecast_input(&values, 4, 4, &McKinsey.description().params);
+        let out = McKinsey.forecast(&request).unwrap();
+        assert!(
+            out.notes.iter().any(|n| n.starts_with("Seasonal")),
+            "{:?}",
+            out.notes
+        );
+        let means: Vec<f64> = out.points.iter().map(|p| p.mean).collect();
+        // The next quarters are Q1..Q4: the third is the peak.
+        assert!(
+            means[2] > means[1] && means[2] > means[3] && means[1] > means[0],
+            "{means:?}"
+        );
     }
 
     #[test]
