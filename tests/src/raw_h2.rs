@@ -21,14 +21,11 @@ pub async fn forecast_call(server: &Server) -> RawCall {
 
 /// Like [`forecast_call`], for an address, reporting failures.
 pub async fn try_forecast_call(addr: &str) -> Result<RawCall, String> {
-    let tcp = tokio::net::TcpStream::connect(addr)
+    let mut client = connect(addr)
+        .await?
+        .ready()
         .await
         .map_err(|e| e.to_string())?;
-    let (client, connection) = h2::client::handshake(tcp)
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::spawn(connection);
-    let mut client = client.ready().await.map_err(|e| e.to_string())?;
     let request = http::Request::post("/stratus.v1.ForecastService/Forecast")
         .header("content-type", "application/grpc")
         .header("te", "trailers")

@@ -258,68 +258,62 @@ async fn run_plan(
     >;
     let entries = plan.models.len() + plan.ensembles.len();
     let mut calls: Vec<Call<'_>> = Vec::with_capacity(entries * plan.train_sizes.len());
+    // One forecast per (entry, origin): the entry's model or ensemble on the
+    // history before the origin.
+    let mut forecast_at = |who: String, template: ForecastRequest| {
+        for (j, &train) in plan.train_sizes.iter().enumerate() {
+            let request = ForecastRequest {
+                source: Some(forecast_request::Source::Series(Series {
+                    observations: plan.series.observations[..train].to_vec(),
+                    ..plan.series.clone()
+                })),
+                ..template.clone()
+            };
+            let context =
+                format!("{who} at origin {j} (trained on the first {train} observations)");
+            calls.push(Box::pin(async move {
+                crate::service::forecast_run(state, request, budget)
+                    .await
+                    .map_err(|error| error.in_context(&context))
+            }));
+        }
+    };
+    let template = ForecastRequest {
+        horizon: plan.horizon,
+        levels: plan.levels.clone(),
+        interval_method: plan.interval_method,
+        ..Default::default()
+    };
     for (i, model) in plan.models.iter().enumerate() {
+        // Each model gets the params it declares.
         let params: HashMap<String, f64> = plan
             .params
             .iter()
             .filter(|(name, _)| model.description.params.iter().any(|p| &p.name == *name))
             .map(|(name, value)| (name.clone(), *value))
             .collect();
-        for (j, &train) in plan.train_sizes.iter().enumerate() {
-            let request = ForecastRequest {
+        let (name, version) = (&model.description.name, &model.description.version);
+        forecast_at(
+            format!("models[{i}] ('{name}' {version})"),
+            ForecastRequest {
                 model: Some(ModelRef {
-                    name: model.description.name.clone(),
-                    version: model.description.version.clone(),
+                    name: name.clone(),
+                    version: version.clone(),
                 }),
-                source: Some(forecast_request::Source::Series(Series {
-                    name: plan.series.name.clone(),
-                    unit: plan.series.unit.clone(),
-                    frequency: plan.series.frequency,
-                    observations: plan.series.observations[..train].to_vec(),
-                })),
-                horizon: plan.horizon,
-                levels: plan.levels.clone(),
-                params: params.clone(),
-                request_id: String::new(),
-                interval_method: plan.interval_method,
-                ensemble: None,
-            };
-            let context = format!(
-                "models[{i}] ('{}' {}) at origin {j} (trained on the first {train} observations)",
-                model.description.name, model.description.version
-            );
-            calls.push(Box::pin(async move {
-                crate::service::forecast_run(state, request, budget)
-                    .await
-                    .map_err(|error| error.in_context(&context))
-            }));
-        }
+                params,
+                ..template.clone()
+            },
+        );
     }
     for (e, ensemble) in plan.ensembles.iter().enumerate() {
-        for (j, &train) in plan.train_sizes.iter().enumerate() {
-            let request = ForecastRequest {
-                model: None,
-                source: Some(forecast_request::Source::Series(Series {
-                    name: plan.series.name.clone(),
-                    unit: plan.series.unit.clone(),
-                    frequency: plan.series.frequency,
-                    observations: plan.series.observations[..train].to_vec(),
-                })),
-                horizon: plan.horizon,
-                levels: plan.levels.clone(),
-                params: plan.params.clone(),
-                request_id: String::new(),
-                interval_method: plan.interval_method,
+        forecast_at(
+            format!("ensembles[{e}]"),
+            ForecastRequest {
                 ensemble: Some(ensemble.clone()),
-            };
-            let context =
-                format!("ensembles[{e}] at origin {j} (trained on the first {train} observations)");
-            calls.push(Box::pin(async move {
-                crate::service::forecast_run(state, request, budget)
-                    .await
-                    .map_err(|error| error.in_context(&context))
-            }));
-        }
+                params: plan.params.clone(),
+                ..template.clone()
+            },
+        );
     }
     let mut answers = futures::future::join_all(calls).await.into_iter();
 
