@@ -121,7 +121,7 @@ def naive2(x, m, h):
         den = np.sum((x - mu) ** 2)
         return 0 if den == 0 else np.sum((x[k:] - mu) * (x[:-k] - mu)) / den
 
-    s = acf(1) + sum(acf(k) ** 2 for k in range(2, m))
+    s = sum(acf(k) ** 2 for k in range(1, m))
     if not abs(acf(m)) > 1.645 * np.sqrt((1 + 2 * s) / n):
         return last
     half = m // 2

@@ -80,6 +80,11 @@ pub struct Config {
     #[arg(long, env = "STRATUS_MAX_ENSEMBLE_MEMBERS", default_value_t = Limits::default().max_ensemble_members)]
     pub max_ensemble_members: usize,
 
+    /// Most model forecasts one call may cause (backtests × conformal ×
+    /// ensembles multiply).
+    #[arg(long, env = "STRATUS_MAX_FORECASTS_PER_CALL", default_value_t = Limits::default().max_forecasts_per_call)]
+    pub max_forecasts_per_call: u64,
+
     /// Most field violations listed in one error (the rest are counted).
     #[arg(long, env = "STRATUS_MAX_VIOLATIONS", default_value_t = Limits::default().max_violations)]
     pub max_violations: usize,
@@ -289,6 +294,7 @@ impl Config {
             max_backtest_models: self.max_backtest_models,
             max_backtest_origins: self.max_backtest_origins,
             max_ensemble_members: self.max_ensemble_members,
+            max_forecasts_per_call: self.max_forecasts_per_call,
         }
     }
 }

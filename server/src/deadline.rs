@@ -15,6 +15,9 @@ use tonic::metadata::MetadataMap;
 pub struct Budget {
     caller: Option<Instant>,
     per_call: Duration,
+    /// Set for composite calls (backtests, conformal intervals, ensembles):
+    /// one server deadline for all the forecasts they run.
+    fixed: Option<Instant>,
 }
 
 impl Budget {
@@ -29,12 +32,26 @@ impl Budget {
             // little earlier so the caller gets DEADLINE_EXCEEDED naming the
             // model instead.
             .map(|d| Instant::now() + d - (d / 10).min(Duration::from_millis(50)));
-        Self { caller, per_call }
+        Self {
+            caller,
+            per_call,
+            fixed: None,
+        }
+    }
+
+    /// This budget with the server's limit fixed from now: every model call
+    /// of a composite call then shares one deadline, so the whole call is
+    /// bounded by `--call-timeout-ms`, not each of its forecasts.
+    pub fn fixed_from_now(self) -> Self {
+        Self {
+            fixed: Some(self.fixed.unwrap_or_else(|| Instant::now() + self.per_call)),
+            ..self
+        }
     }
 
     /// The instant by which a model call starting now must answer.
     pub fn call_deadline(&self) -> Instant {
-        let server = Instant::now() + self.per_call;
+        let server = self.fixed.unwrap_or_else(|| Instant::now() + self.per_call);
         self.caller.map_or(server, |caller| caller.min(server))
     }
 }

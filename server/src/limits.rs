@@ -54,6 +54,10 @@ pub struct Limits {
     pub max_backtest_origins: u32,
     /// Most members in one ensemble (`--max-ensemble-members`).
     pub max_ensemble_members: usize,
+    /// Most model forecasts one call may cause (`--max-forecasts-per-call`):
+    /// backtests run models × origins, conformal intervals 25 per forecast,
+    /// ensembles one per member (plus a weighting backtest), and they nest.
+    pub max_forecasts_per_call: u64,
 }
 
 impl Default for Limits {
@@ -71,6 +75,7 @@ impl Default for Limits {
             max_backtest_models: 8,
             max_backtest_origins: 24,
             max_ensemble_members: 8,
+            max_forecasts_per_call: 2_000,
         }
     }
 }

@@ -651,3 +651,43 @@ async fn no_bundled_forecaster_answers_internal_on_hard_series_or_the_datasets()
         assert_eq!(info.last_error, "", "{name}");
     }
 }
+
+#[tokio::test]
+async fn composite_calls_are_bounded_and_params_reach_the_members_that_declare_them() {
+    let server = Server::start(ServerOptions {
+        plugins: vec![NAIVE, CANALYS],
+        args: vec!["--max-forecasts-per-call=100".into()],
+        ..Default::default()
+    });
+    let client = server.client().await;
+    let values: Vec<f64> = (0..30).map(|i| 10.0 * 1.05f64.powi(i)).collect();
+    // 2 models × 4 origins × 25 (conformal calibration) = 200 forecasts.
+    let mut request = backtest(&["naive", "canalys"], annual("s", 1990, &values), 2, 4);
+    request.interval_method = proto::IntervalMethod::Conformal as i32;
+    let status = client.backtest(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    assert!(
+        status.message().contains("--max-forecasts-per-call"),
+        "{}",
+        status.message()
+    );
+
+    // canalys declares ai_uplift_pp, naive does not: the ensemble passes it
+    // to canalys alone; a name no member declares is refused.
+    let mut ensemble = ensemble_request(
+        &["naive", "canalys"],
+        proto::Combination::Mean,
+        annual("s", 1990, &values),
+        2,
+    );
+    ensemble.params.insert("ai_uplift_pp".into(), 2.0);
+    client.forecast(ensemble.clone()).await.unwrap();
+    ensemble.params.insert("nope".into(), 1.0);
+    let status = client.forecast(ensemble).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status.message().starts_with("params[nope]"),
+        "{}",
+        status.message()
+    );
+}

@@ -299,13 +299,26 @@ fn combined(
         );
     }
     let sigma = residual_variance.max(floor).sqrt().max(f64::MIN_POSITIVE);
+    // Each component's error multiplier c_j (the weight of a shock j steps
+    // back in the j-step forecast), averaged like the paths: the drift's is
+    // 1 (a random walk), the damped trend's α + β(φ + … + φʲ), Theta's the
+    // SES α.
     let p = damped.params;
     let mut multipliers = Vec::with_capacity(horizon);
     let (mut damp, mut power) = (0.0, 1.0);
     for _ in 1..horizon.max(1) {
         power *= p.phi;
         damp += power;
-        multipliers.push(p.alpha + p.beta * damp);
+        let c: f64 = components
+            .iter()
+            .map(|component| match component {
+                Component::Drift => 1.0,
+                Component::Damped => p.alpha + p.beta * damp,
+                Component::Theta => simple.params.alpha,
+            })
+            .sum::<f64>()
+            / k;
+        multipliers.push(c);
     }
     if n < 3 {
         notes.push(

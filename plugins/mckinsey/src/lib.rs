@@ -43,7 +43,7 @@ impl ForecastModel for McKinsey {
             name: "mckinsey".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             description: "Market potential × logistic adoption S-curve, fitted to history; conservative / base / \
-                          accelerated scenarios vary potential and speed."
+                          accelerated scenarios vary the room left to grow and the adoption speed."
                 .into(),
             params: vec![
                 param(
@@ -435,8 +435,14 @@ impl Uncertainty<'_> {
                 variance += gi * cov[i][j] * gj;
             }
         }
-        let sd = variance.max(self.sigma2).sqrt();
-        if sd.is_finite() && sd <= MAX_LOG_SD {
+        // `f64::max` would hide a NaN variance (an infinite covariance times
+        // a zero gradient): test it first.
+        let sd = if variance.is_finite() {
+            variance.max(self.sigma2).sqrt()
+        } else {
+            f64::INFINITY
+        };
+        if sd <= MAX_LOG_SD {
             sd
         } else {
             self.degenerate.set(true);

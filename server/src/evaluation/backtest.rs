@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use stratus_plugin::wire;
 use stratus_proto::v1::{
-    BacktestRequest, BacktestResponse, Ensemble, ForecastPoint, ForecastRequest, ForecastResponse,
-    LevelCoverage, ModelInfo, ModelKind, ModelRef, ModelScore, OriginResult, Series,
-    backtest_request, forecast_request,
+    BacktestRequest, BacktestResponse, Ensemble, ForecastPoint, ForecastRequest, LevelCoverage,
+    ModelInfo, ModelKind, ModelRef, ModelScore, OriginResult, Series, backtest_request,
+    forecast_request,
 };
 
 use super::{metrics, naive2};
@@ -158,6 +158,32 @@ pub fn plan(request: BacktestRequest, ctx: Context<'_>) -> Result<Plan, ApiError
         }
     };
 
+    // The forecasts this backtest will run, nested features included.
+    let per_origin: u64 = std::iter::repeat_n(
+        ForecastRequest {
+            interval_method,
+            ..Default::default()
+        },
+        resolved.len(),
+    )
+    .chain(ensembles.iter().map(|e| ForecastRequest {
+        interval_method,
+        ensemble: Some(e.clone()),
+        ..Default::default()
+    }))
+    .map(|r| crate::service::forecast_cost(&r))
+    .sum();
+    crate::service::check_cost(per_origin * u64::from(origins), limits)?;
+    // Ensemble members declare params too.
+    let mut declaring_models = resolved.clone();
+    for ensemble in &ensembles {
+        for member in &ensemble.members {
+            if let Ok(model) = ctx.registry.resolve(&member.name, &member.version) {
+                declaring_models.push(model);
+            }
+        }
+    }
+
     let mut violations = Violations::new(limits.max_violations);
     let checked = validate::check_series(&series, "", "series", limits, &mut violations)?;
     if horizon == 0 {
@@ -166,7 +192,7 @@ pub fn plan(request: BacktestRequest, ctx: Context<'_>) -> Result<Plan, ApiError
     let levels = validate::check_levels(&levels, "", "levels", &mut violations);
     for (name, value) in validate::sorted(&params) {
         let field = format!("params[{}]", shown(name));
-        let declaring: Vec<&wire::ParamSpec> = resolved
+        let declaring: Vec<&wire::ParamSpec> = declaring_models
             .iter()
             .filter_map(|m| m.description.params.iter().find(|p| &p.name == name))
             .collect();
@@ -249,73 +275,71 @@ async fn run_plan(
     plan: Plan,
     budget: Budget,
 ) -> Result<BacktestResponse, ApiError> {
+    // One deadline for every forecast of the backtest.
+    let budget = budget.fixed_from_now();
     let horizon = plan.horizon as usize;
     let m = plan.cadence.periods_per_year() as usize;
     let values: Vec<f64> = plan.series.observations.iter().map(|o| o.value).collect();
 
-    type Call<'a> = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<ForecastResponse, ApiError>> + Send + 'a>,
-    >;
-    let entries = plan.models.len() + plan.ensembles.len();
-    let mut calls: Vec<Call<'_>> = Vec::with_capacity(entries * plan.train_sizes.len());
     // One forecast per (entry, origin): the entry's model or ensemble on the
-    // history before the origin.
-    let mut forecast_at = |who: String, template: ForecastRequest| {
-        for (j, &train) in plan.train_sizes.iter().enumerate() {
-            let request = ForecastRequest {
-                source: Some(forecast_request::Source::Series(Series {
-                    observations: plan.series.observations[..train].to_vec(),
-                    ..plan.series.clone()
-                })),
-                ..template.clone()
-            };
-            let context =
-                format!("{who} at origin {j} (trained on the first {train} observations)");
-            calls.push(Box::pin(async move {
-                crate::service::forecast_run(state, request, budget)
-                    .await
-                    .map_err(|error| error.in_context(&context))
-            }));
-        }
-    };
+    // history before the origin; built lazily, run a few at a time.
     let template = ForecastRequest {
         horizon: plan.horizon,
         levels: plan.levels.clone(),
         interval_method: plan.interval_method,
         ..Default::default()
     };
+    let mut entries: Vec<(String, ForecastRequest)> = Vec::new();
     for (i, model) in plan.models.iter().enumerate() {
-        // Each model gets the params it declares.
-        let params: HashMap<String, f64> = plan
-            .params
-            .iter()
-            .filter(|(name, _)| model.description.params.iter().any(|p| &p.name == *name))
-            .map(|(name, value)| (name.clone(), *value))
-            .collect();
         let (name, version) = (&model.description.name, &model.description.version);
-        forecast_at(
+        entries.push((
             format!("models[{i}] ('{name}' {version})"),
             ForecastRequest {
                 model: Some(ModelRef {
                     name: name.clone(),
                     version: version.clone(),
                 }),
-                params,
+                params: declared(&plan.params, &model.description.params),
                 ..template.clone()
             },
-        );
+        ));
     }
     for (e, ensemble) in plan.ensembles.iter().enumerate() {
-        forecast_at(
+        entries.push((
             format!("ensembles[{e}]"),
             ForecastRequest {
                 ensemble: Some(ensemble.clone()),
                 params: plan.params.clone(),
                 ..template.clone()
             },
-        );
+        ));
     }
-    let mut answers = futures::future::join_all(calls).await.into_iter();
+    // Owned jobs (a request without its series is small): closures over
+    // borrowed items would not be `Send` for every lifetime.
+    let mut jobs: Vec<(String, ForecastRequest, usize, usize)> = Vec::new();
+    for (who, request) in &entries {
+        for (j, &train) in plan.train_sizes.iter().enumerate() {
+            jobs.push((who.clone(), request.clone(), j, train));
+        }
+    }
+    let series = &plan.series;
+    let calls = jobs
+        .into_iter()
+        .map(move |(who, request, j, train)| async move {
+            let request = ForecastRequest {
+                source: Some(forecast_request::Source::Series(Series {
+                    observations: series.observations[..train].to_vec(),
+                    ..series.clone()
+                })),
+                ..request
+            };
+            let context =
+                format!("{who} at origin {j} (trained on the first {train} observations)");
+            crate::service::forecast_run(state, request, budget)
+                .await
+                .map_err(|error| error.in_context(&context))
+        });
+    let mut answers = crate::service::run_bounded(state, calls).await.into_iter();
 
     let origins = plan.train_sizes.len();
     let naive2_paths: Vec<Vec<f64>> = plan
@@ -380,6 +404,18 @@ async fn run_plan(
         request_id: plan.request_id,
         naive2: Some(naive2),
     })
+}
+
+/// The params of `params` that `specs` declares.
+pub(crate) fn declared(
+    params: &HashMap<String, f64>,
+    specs: &[stratus_plugin::wire::ParamSpec],
+) -> HashMap<String, f64> {
+    params
+        .iter()
+        .filter(|(name, _)| specs.iter().any(|p| &p.name == *name))
+        .map(|(name, value)| (name.clone(), *value))
+        .collect()
 }
 
 /// The score of a model that could not be scored, saying why.

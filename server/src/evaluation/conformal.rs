@@ -9,8 +9,8 @@
 //! finite-sample conformal quantile of the absolute errors at that step
 //! (rank ⌈(n+1)·p⌉ of n). Where a step has too few errors for a level, the
 //! errors of all steps are pooled after dividing each by √step, and scaled
-//! back by √h; where even the pool is too small, the largest error seen is
-//! used and the note says the level's coverage cannot be guaranteed. Widths
+//! back by √h; where even the pool is too small, the level is marked capped
+//! and the caller keeps the model's own interval for it (the note says so). Widths
 //! are made non-decreasing in the horizon and nested across levels.
 
 /// A model's forecast from one calibration origin.
@@ -27,6 +27,9 @@ pub struct OriginForecast {
 pub struct Calibration {
     /// `[level][step]`: half-width on the log scale or the value scale.
     half_widths: Vec<Vec<f64>>,
+    /// Levels with too few errors to calibrate (the caller keeps the model's
+    /// own interval for them).
+    capped: Vec<bool>,
     log_scale: bool,
     /// What was done, for the response's notes.
     pub notes: Vec<String>,
@@ -97,6 +100,7 @@ pub fn calibrate(
     )];
     let mut pooled_steps = false;
     let mut half_widths = Vec::with_capacity(levels.len());
+    let mut capped_levels = Vec::with_capacity(levels.len());
     for &level in levels {
         let p = level / 100.0;
         let mut widths = Vec::with_capacity(horizon);
@@ -124,12 +128,12 @@ pub fn calibrate(
         }
         if capped {
             notes.push(format!(
-                "{level}%: too few errors for a calibrated {level}% interval ({} pooled; {} are needed), so it spans the largest error seen, scaled by √h: its coverage is at most about {:.0}%.",
+                "{level}%: too few errors for a calibrated {level}% interval ({} pooled; {} are needed), so the model's own {level}% interval is kept.",
                 pooled.len(),
                 needed(p),
-                100.0 * pooled.len() as f64 / (pooled.len() + 1) as f64
             ));
         }
+        capped_levels.push(capped);
         half_widths.push(widths);
     }
     if pooled_steps {
@@ -148,12 +152,18 @@ pub fn calibrate(
     }
     Ok(Calibration {
         half_widths,
+        capped: capped_levels,
         log_scale,
         notes,
     })
 }
 
 impl Calibration {
+    /// Whether level number `level` had too few errors to calibrate.
+    pub fn capped(&self, level: usize) -> bool {
+        self.capped.get(level).copied().unwrap_or(true)
+    }
+
     /// The interval of level number `level` (in the calibrated order) at
     /// step `step` (1-based) around `mean`.
     pub fn interval(&self, level: usize, step: usize, mean: f64) -> (f64, f64) {
@@ -237,6 +247,7 @@ mod tests {
         let notes = calibration.notes.join(" ");
         assert!(notes.contains("pooled"), "{notes}");
         assert!(notes.contains("95%: too few errors"), "{notes}");
+        assert!(calibration.capped(1) && !calibration.capped(0));
         let (lo, hi) = calibration.interval(1, 2, 16.0);
         assert!(lo > 0.0 && lo < 16.0 && hi > 16.0);
         assert!(calibrate(&values, &origins[..0], 2, &[80.0], &[16.0, 16.0]).is_err());

@@ -33,12 +33,15 @@ mod tests {
     }
 
     #[test]
-    fn a_seasonal_quarterly_series_is_reseasonalised() {
+    fn a_seasonal_quarterly_series_is_reseasonalised_in_step() {
+        // 18 quarters: the history ends in a second quarter, so step 1 is a
+        // third quarter (index 18 % 4 = 2), not the first.
         let pattern = [0.8, 1.0, 1.2, 1.0];
-        let train: Vec<f64> = (0..16).map(|i| 100.0 * pattern[i % 4]).collect();
+        let train: Vec<f64> = (0..18).map(|i| 100.0 * pattern[i % 4]).collect();
         let path = forecast(&train, 4, 4);
-        for (value, expected) in path.iter().zip(pattern) {
-            assert!((value - 100.0 * expected).abs() < 1e-6, "{path:?}");
+        for (h, value) in path.iter().enumerate() {
+            let expected = 100.0 * pattern[(18 + h) % 4];
+            assert!((value - expected).abs() < 1e-6, "{path:?}");
         }
     }
 

@@ -353,6 +353,14 @@ fn check_description(description: &wire::ModelDescription) -> Result<(), LoadErr
             description.name
         ));
     }
+    // Names the server gives its own results (a backtest's benchmark, an
+    // ensemble's combination) cannot be taken by a plugin.
+    if matches!(description.name.as_str(), "ensemble" | "naive2") {
+        return fail(format!(
+            "model name '{}' is reserved by the server; choose another",
+            description.name
+        ));
+    }
     if semver::Version::parse(&description.version).is_err() {
         return fail(format!(
             "version '{}' is not a semantic version (MAJOR.MINOR.PATCH)",

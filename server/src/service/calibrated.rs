@@ -27,6 +27,7 @@ pub(crate) async fn run(
     prefix: &str,
     budget: Budget,
 ) -> Result<ForecastResponse, ApiError> {
+    let budget = budget.fixed_from_now();
     request.interval_method = IntervalMethod::Model as i32;
     let mut response = run_uncalibrated(state, request.clone(), prefix, budget).await?;
     // Valid by now: the forecast above checked it.
@@ -59,16 +60,15 @@ pub(crate) async fn run(
     });
     let mut origins = Vec::new();
     let mut refused = 0;
-    for result in futures::future::join_all(calls).await {
+    for result in super::run_bounded(state, calls).await {
         match result {
             Ok(origin) => origins.push(origin),
-            // The server at capacity or out of time: the caller should know.
-            Err(error @ (ApiError::Busy { .. } | ApiError::DeadlineExceeded(_))) => {
-                return Err(error);
-            }
             // A model may refuse its shortest histories; those origins are
             // left out, and counted in the notes.
-            Err(_) => refused += 1,
+            Err(ApiError::InvalidArgument(_) | ApiError::FailedPrecondition(_)) => refused += 1,
+            // A failure, the server at capacity or out of time: the caller
+            // should know.
+            Err(error) => return Err(error),
         }
     }
     let levels: Vec<f64> = response
@@ -80,21 +80,49 @@ pub(crate) async fn run(
     let means: Vec<f64> = response.points.iter().map(|p| p.mean).collect();
     match conformal::calibrate(&values, &origins, means.len(), &levels, &means) {
         Ok(calibration) => {
-            for (h, point) in response.points.iter_mut().enumerate() {
-                point.intervals = levels
-                    .iter()
-                    .enumerate()
-                    .map(|(l, &level)| {
-                        let (lower, upper) = calibration.interval(l, h + 1, point.mean);
-                        Interval {
-                            level,
-                            lower,
-                            upper,
-                        }
-                    })
-                    .collect();
+            // Levels with too few errors keep the model's own interval (a
+            // calibration it cannot support would only pretend).
+            let calibrated: Vec<Vec<Interval>> = response
+                .points
+                .iter()
+                .enumerate()
+                .map(|(h, point)| {
+                    levels
+                        .iter()
+                        .enumerate()
+                        .map(|(l, &level)| {
+                            let own = point.intervals.get(l).cloned();
+                            match own {
+                                Some(own) if calibration.capped(l) => own,
+                                _ => {
+                                    let (lower, upper) =
+                                        calibration.interval(l, h + 1, point.mean);
+                                    Interval {
+                                        level,
+                                        lower,
+                                        upper,
+                                    }
+                                }
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            let finite = calibrated
+                .iter()
+                .flatten()
+                .all(|i| i.lower.is_finite() && i.upper.is_finite() && i.lower <= i.upper);
+            if finite {
+                for (point, intervals) in response.points.iter_mut().zip(calibrated) {
+                    point.intervals = intervals;
+                }
+                response.notes.extend(calibration.notes);
+            } else {
+                response.notes.push(
+                    "Conformal intervals were asked for, but the calibrated widths leave the range of a double on this series; the model's own intervals are kept."
+                        .into(),
+                );
             }
-            response.notes.extend(calibration.notes);
             if refused > 0 {
                 response.notes.push(format!(
                     "{refused} of the earliest calibration origins were left out: the model refused their short histories."

@@ -68,17 +68,40 @@ pub(crate) async fn run(
         )
     })?;
 
-    let calls = ensemble.members.iter().enumerate().map(|(i, member)| {
+    let budget = budget.fixed_from_now();
+    // Each member gets the params it declares; a name no member declares is
+    // refused.
+    let mut calls = Vec::with_capacity(ensemble.members.len());
+    let mut declared_somewhere = std::collections::HashSet::new();
+    for (i, member) in ensemble.members.iter().enumerate() {
+        let context = format!("{prefix}ensemble.members[{i}]");
+        let model = state
+            .registry
+            .resolve(&member.name, &member.version)
+            .map_err(|e| e.in_context(&context))?;
+        let params =
+            crate::evaluation::backtest::declared(&request.params, &model.description.params);
+        declared_somewhere.extend(params.keys().cloned());
         let mut call = request.clone();
         call.model = Some(member.clone());
-        let context = format!("{prefix}ensemble.members[{i}]");
-        async move {
+        call.params = params;
+        calls.push(async move {
             run_model(state, call, prefix, budget)
                 .await
                 .map_err(|e| e.in_context(&context))
-        }
-    });
-    let answers: Vec<ForecastResponse> = futures::future::join_all(calls)
+        });
+    }
+    if let Some(unknown) = request
+        .params
+        .keys()
+        .find(|k| !declared_somewhere.contains(*k))
+    {
+        return Err(ApiError::invalid(
+            format!("{prefix}params[{}]", crate::limits::shown(unknown)),
+            "no member of the ensemble declares this parameter",
+        ));
+    }
+    let answers: Vec<ForecastResponse> = super::run_bounded(state, calls.into_iter())
         .await
         .into_iter()
         .collect::<Result<_, _>>()?;

@@ -17,7 +17,7 @@ use crate::telemetry::{self, observe};
 
 /// Backtests of one stream worked on at once (each runs its own forecasts
 /// concurrently); answers still leave in request order.
-const STREAM_PIPELINE: usize = 4;
+const STREAM_PIPELINE: usize = 2;
 
 /// The `EvaluationService` implementation.
 #[derive(Debug, Clone)]

@@ -91,6 +91,11 @@ pub(crate) async fn run(
     prefix: &str,
     budget: Budget,
 ) -> Result<ForecastResponse, ApiError> {
+    let composite =
+        request.interval_method == IntervalMethod::Conformal as i32 || request.ensemble.is_some();
+    if composite && prefix.is_empty() {
+        super::check_cost(super::forecast_cost(&request), state.limits)?;
+    }
     if request.interval_method == IntervalMethod::Conformal as i32 {
         super::calibrated::run(state, request, prefix, budget).await
     } else {

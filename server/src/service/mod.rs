@@ -58,6 +58,55 @@ pub(crate) async fn forecast_run(
 
 pub(crate) use forecast::with_request_id;
 
+/// The model forecasts one forecast request causes: one per ensemble member
+/// (plus the 3-origin weighting backtest of a weighted ensemble), times the
+/// conformal calibration's origins plus one.
+pub(crate) fn forecast_cost(request: &stratus_proto::v1::ForecastRequest) -> u64 {
+    use stratus_proto::v1::{Combination, IntervalMethod};
+    let members = request.ensemble.as_ref().map_or(1, |e| {
+        let k = e.members.len().max(1) as u64;
+        if e.combination == Combination::BacktestWeighted as i32 {
+            k + 3 * k
+        } else {
+            k
+        }
+    });
+    let calibration = if request.interval_method == IntervalMethod::Conformal as i32 {
+        1 + calibrated::CALIBRATION_ORIGINS as u64
+    } else {
+        1
+    };
+    members * calibration
+}
+
+/// `RESOURCE_EXHAUSTED` naming `--max-forecasts-per-call` when a call would
+/// cause more than that many model forecasts.
+pub(crate) fn check_cost(cost: u64, limits: Limits) -> Result<(), ApiError> {
+    if cost <= limits.max_forecasts_per_call {
+        return Ok(());
+    }
+    Err(ApiError::LimitExceeded(crate::error::FieldViolation::new(
+        "request",
+        format!(
+            "this call would run {cost} model forecasts (backtest origins × entries × ensemble members × conformal calibration), above this server's limit of {} (--max-forecasts-per-call)",
+            limits.max_forecasts_per_call
+        ),
+    )))
+}
+
+/// Runs the forecasts of a composite call (backtest, conformal intervals,
+/// ensemble) a few at a time, answers in order: about one per model thread,
+/// so one call cannot fill the model queue for everyone, and each forecast's
+/// input (a series prefix) is built only when it is about to run.
+pub(crate) async fn run_bounded<T>(
+    state: &AppState,
+    calls: impl Iterator<Item = impl std::future::Future<Output = T>>,
+) -> Vec<T> {
+    use futures::StreamExt;
+    let width = state.models.threads().max(2);
+    futures::stream::iter(calls).buffered(width).collect().await
+}
+
 impl AppState {
     pub(crate) fn context(&self) -> Context<'_> {
         Context {

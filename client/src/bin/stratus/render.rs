@@ -221,9 +221,9 @@ pub fn risk(response: &proto::RiskResponse) -> String {
 /// A backtest: one row per model, best OWA first, Naive2 last as the
 /// reference.
 pub fn backtest(response: &proto::BacktestResponse) -> String {
-    let levels: Vec<f64> = response
-        .scores
-        .first()
+    // From a scored entry: an unscored one carries no coverage or origins.
+    let scored = response.scores.iter().find(|s| s.error.is_empty());
+    let levels: Vec<f64> = scored
         .map(|s| s.coverage.iter().map(|c| c.level).collect())
         .unwrap_or_default();
     let mut header = vec![
@@ -238,7 +238,7 @@ pub fn backtest(response: &proto::BacktestResponse) -> String {
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     let mut ranked: Vec<&proto::ModelScore> = response.scores.iter().collect();
     ranked.sort_by(|a, b| a.owa.total_cmp(&b.owa));
-    let origins = response.scores.first().map_or(0, |s| s.origins.len());
+    let origins = scored.map_or(0, |s| s.origins.len());
     let mut out = format!(
         "series {} · {origins} origins · OWA against Naive2 (below 1 beats it)\n",
         response.series_name
