@@ -19,7 +19,8 @@ Columns: sMAPE (%), MASE (scaled by the in-sample seasonal-lag MAE), OWA
 against Naive2 (M4: mean sMAPE and mean MASE over series, each relative to
 Naive2's), coverage of the 80% and 95% intervals, MSIS at 95%, and how many
 series a forecaster refused (e.g. canalys and mckinsey need positive values
-and a few observations) or failed (INTERNAL: must be 0). Metrics are averaged
+and a few observations) or failed (INTERNAL, or any other status than a
+refusal: must be 0). Metrics are averaged
 over the series each forecaster answered; OWA uses Naive2 on the same series.
 
 Run from the repository root:
@@ -241,10 +242,10 @@ def main():
                         status, result = ours(address, name, x, m, h, conformal)
                         if status == "OK":
                             scores[sn] = score(x, xx, m, *result)
-                        elif status == "INTERNAL":
-                            failed += 1
-                        else:
+                        elif status in ("INVALID_ARGUMENT", "FAILED_PRECONDITION"):
                             refused += 1
+                        else:
+                            failed += 1
                     per[label] = (scores, refused, failed)
             for name, by_series in (baselines(series, m) if BASELINES else {}).items():
                 scores = {sn: score(x, xx, m, *by_series[sn]) for sn, x, xx in series if sn in by_series}

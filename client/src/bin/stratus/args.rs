@@ -185,14 +185,13 @@ impl ForecastArgs {
         let (model, ensemble) = if several {
             (None, Some(ensemble(&self.models, self.combine)))
         } else {
-            let name = self.models.into_iter().next().unwrap_or_default();
-            (
-                Some(proto::ModelRef {
-                    name,
-                    version: self.version,
-                }),
-                None,
-            )
+            // `name@version` works here too; --version applies when the
+            // name carries none.
+            let mut model = model_ref(&self.models.into_iter().next().unwrap_or_default());
+            if model.version.is_empty() {
+                model.version = self.version;
+            }
+            (Some(model), None)
         };
         Ok(proto::ForecastRequest {
             model,
