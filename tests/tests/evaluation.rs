@@ -682,6 +682,15 @@ async fn composite_calls_are_bounded_and_params_reach_the_members_that_declare_t
     );
     ensemble.params.insert("ai_uplift_pp".into(), 2.0);
     client.forecast(ensemble.clone()).await.unwrap();
+    let mut crowd = ensemble.clone();
+    crowd.ensemble.as_mut().unwrap().members = (0..9).filter_map(|_| model("naive")).collect();
+    let status = client.forecast(crowd).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    assert!(
+        status.message().contains("--max-ensemble-members"),
+        "{}",
+        status.message()
+    );
     ensemble.params.insert("nope".into(), 1.0);
     let status = client.forecast(ensemble).await.unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);

@@ -60,13 +60,7 @@ fn acf(data: &[f64], lag: usize) -> f64 {
     numerator / denominator
 }
 
-fn mean(values: &[f64]) -> f64 {
-    if values.is_empty() {
-        f64::NAN
-    } else {
-        values.iter().sum::<f64>() / values.len() as f64
-    }
-}
+use crate::stats::mean;
 
 #[cfg(test)]
 mod tests {

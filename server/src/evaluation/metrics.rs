@@ -76,14 +76,7 @@ pub fn coverage(actuals: &[f64], bounds: &[(f64, f64)]) -> f64 {
     mean(&inside)
 }
 
-/// The arithmetic mean; NaN for no values.
-pub fn mean(values: &[f64]) -> f64 {
-    if values.is_empty() {
-        f64::NAN
-    } else {
-        values.iter().sum::<f64>() / values.len() as f64
-    }
-}
+pub use stratus_plugin::stats::mean;
 
 #[cfg(test)]
 mod tests {

@@ -31,15 +31,7 @@ pub(crate) async fn run(
     request.interval_method = IntervalMethod::Model as i32;
     let mut response = run_uncalibrated(state, request.clone(), prefix, budget).await?;
     // Valid by now: the forecast above checked it.
-    let series: Series = match &request.source {
-        Some(forecast_request::Source::Series(series)) => series.clone(),
-        Some(forecast_request::Source::Dataset(name)) => state
-            .datasets
-            .get(name)
-            .and_then(|d| d.series.clone())
-            .unwrap_or_default(),
-        None => Series::default(),
-    };
+    let series = super::request_series(state, &request);
     let values: Vec<f64> = series.observations.iter().map(|o| o.value).collect();
     let n = values.len();
     let first = n.saturating_sub(CALIBRATION_ORIGINS).max(MIN_TRAIN);

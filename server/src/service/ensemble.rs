@@ -292,18 +292,11 @@ fn median_of(mut values: Vec<f64>) -> f64 {
 /// Fills each point's year-on-year growth in percent from the combined path
 /// and the history (the value one year before each period).
 fn year_on_year(state: &AppState, request: &ForecastRequest, points: &mut [ForecastPoint]) {
-    let history: Vec<f64> = match &request.source {
-        Some(forecast_request::Source::Series(s)) => {
-            s.observations.iter().map(|o| o.value).collect()
-        }
-        Some(forecast_request::Source::Dataset(d)) => state
-            .datasets
-            .get(d)
-            .and_then(|d| d.series.as_ref())
-            .map(|s| s.observations.iter().map(|o| o.value).collect())
-            .unwrap_or_default(),
-        None => Vec::new(),
-    };
+    let history: Vec<f64> = super::request_series(state, request)
+        .observations
+        .iter()
+        .map(|o| o.value)
+        .collect();
     let per_year = points
         .first()
         .and_then(|p| Cadence::infer(&p.period))

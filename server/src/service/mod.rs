@@ -58,6 +58,24 @@ pub(crate) async fn forecast_run(
 
 pub(crate) use forecast::with_request_id;
 
+/// The history a forecast request names: its inline series, or the dataset
+/// (empty if neither resolves; callers use it after validation passed).
+pub(crate) fn request_series(
+    state: &AppState,
+    request: &stratus_proto::v1::ForecastRequest,
+) -> stratus_proto::v1::Series {
+    use stratus_proto::v1::forecast_request::Source;
+    match &request.source {
+        Some(Source::Series(series)) => series.clone(),
+        Some(Source::Dataset(name)) => state
+            .datasets
+            .get(name)
+            .and_then(|d| d.series.clone())
+            .unwrap_or_default(),
+        None => Default::default(),
+    }
+}
+
 /// The model forecasts one forecast request causes: one per ensemble member
 /// (plus the 3-origin weighting backtest of a weighted ensemble), times the
 /// conformal calibration's origins plus one.

@@ -147,13 +147,7 @@ async fn run(pool: &Pool, rpc: BenchRpc, args: &BenchArgs) -> Report {
                         r.request_id = i.to_string();
                         r
                     }));
-                    let mut responses = client.forecast_stream(requests).await?;
-                    let mut items = 0;
-                    while let Some(response) = responses.next().await {
-                        response?;
-                        items += 1;
-                    }
-                    Ok::<u64, tonic::Status>(items)
+                    count_answers(client.forecast_stream(requests).await?).await
                 }
             })
             .await
@@ -177,18 +171,23 @@ async fn run(pool: &Pool, rpc: BenchRpc, args: &BenchArgs) -> Report {
                         r.request_id = i.to_string();
                         r
                     }));
-                    let mut responses = client.backtest_stream(requests).await?;
-                    let mut items = 0;
-                    while let Some(response) = responses.next().await {
-                        response?;
-                        items += 1;
-                    }
-                    Ok::<u64, tonic::Status>(items)
+                    count_answers(client.backtest_stream(requests).await?).await
                 }
             })
             .await
         }
     }
+}
+
+/// Reads a response stream to its end; the number of answers, or the
+/// status that ended it.
+async fn count_answers<T>(mut responses: tonic::Streaming<T>) -> Result<u64, tonic::Status> {
+    let mut items = 0;
+    while let Some(response) = responses.next().await {
+        response?;
+        items += 1;
+    }
+    Ok(items)
 }
 
 fn mib(bytes: u64) -> f64 {
