@@ -5,15 +5,15 @@ use std::sync::OnceLock;
 
 use arbitrary::{Result, Unstructured};
 use prost::Message;
-use stratus_plugin::wire;
+use stratus_plugin_abi::wire;
 use stratus_proto::v1::{
     ForecastRequest, ModelRef, Observation, RiskRequest, Series, forecast_request,
 };
+use stratus_series::Cadence;
 use stratus_server::dataset::DatasetCatalog;
 use stratus_server::limits::{Limits, MAX_ABS_VALUE, MAX_LEVEL};
-use stratus_server::period::Cadence;
 use stratus_server::plugin::PluginRegistry;
-use stratus_server::validate::{self, Context};
+use stratus_server::validate;
 
 /// A target: arbitrary bytes in, a panic on a broken invariant.
 pub type Target = fn(&[u8]);
@@ -160,15 +160,21 @@ pub fn validation(bytes: &[u8]) {
 /// after the first refusal).
 fn validation_case(u: &mut Unstructured) -> Result<bool> {
     let fixture = fixture();
-    let ctx = Context {
-        registry: &fixture.registry,
-        datasets: &fixture.datasets,
-        limits: Limits::default(),
-    };
-    let model = Some(ModelRef {
+    let limits = Limits::default();
+    let reference = ModelRef {
         name: text(u, &["naive", "bubble"])?,
         version: text(u, &["", "1.0.0"])?,
-    });
+    };
+    // Validation is pure: it checks against the description of the model
+    // the request names, as the services look it up.
+    let Ok(loaded) = fixture
+        .registry
+        .resolve(&reference.name, &reference.version)
+    else {
+        return Ok(false);
+    };
+    let description = &loaded.description;
+    let model = Some(reference);
     if u.arbitrary()? {
         let source = if u.arbitrary()? {
             forecast_request::Source::Dataset(text(u, &["china-cloud-infra-annual"])?)
@@ -187,7 +193,18 @@ fn validation_case(u: &mut Unstructured) -> Result<bool> {
             interval_method: u.int_in_range(-1..=3)?,
             ensemble: None,
         };
-        if let Ok(valid) = validate::forecast(request, ctx, "") {
+        let series = match &request.source {
+            Some(forecast_request::Source::Series(series)) => Some(series.clone()),
+            Some(forecast_request::Source::Dataset(name)) => {
+                fixture.datasets.get(name).and_then(|d| d.series.clone())
+            }
+            None => None,
+        };
+        let accepted = series.and_then(|series| {
+            validate::forecast_sizes(&request, limits).ok()?;
+            validate::forecast(request, series, description, limits).ok()
+        });
+        if let Some(valid) = accepted {
             let input = valid.input;
             let series = input.series.expect("a valid forecast has a series");
             assert!(!series.observations.is_empty());
@@ -215,7 +232,9 @@ fn validation_case(u: &mut Unstructured) -> Result<bool> {
             params: params(u, &["weight_capex"])?,
             ..Default::default()
         };
-        let _ = validate::risk(&request, ctx);
+        if validate::risk_sizes(&request, limits).is_ok() {
+            let _ = validate::risk(&request, description, limits);
+        }
     }
     Ok(false)
 }

@@ -23,6 +23,11 @@ pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/stratus.v1.serde.rs"));
 }
 
+/// Conversions between the API and the plugin packages (the only place
+/// where they meet).
+#[cfg(feature = "api")]
+pub mod mapping;
+
 /// The encoded `FileDescriptorSet` of every `.proto` file, for server reflection.
 #[cfg(feature = "api")]
 pub const FILE_DESCRIPTOR_SET: &[u8] =

@@ -1,55 +1,58 @@
 //! The request validation path: a 20-point annual forecast request checked
-//! and turned into the plugin input (model resolution included).
+//! and turned into the plugin input (the model's description in hand, as
+//! after the registry lookup, which is a map lookup not measured here).
 
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use stratus_proto::v1::{
-    ForecastRequest, Frequency, ModelRef, Observation, Series, forecast_request,
-};
-use stratus_server::dataset::DatasetCatalog;
-use stratus_server::plugin::PluginRegistry;
-use stratus_server::validate::{self, Context, Limits};
+use stratus_plugin_abi::wire;
+use stratus_proto::v1::{ForecastRequest, Frequency, ModelRef, Observation, Series};
+use stratus_server::validate::{self, Limits};
 
 fn bench(c: &mut Criterion) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let library = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/release/libstratus_naive.so");
-    assert!(library.exists(), "run `cargo build --release` first");
-    std::fs::copy(&library, dir.path().join("libstratus_naive.so")).expect("copy");
-    let registry = PluginRegistry::new(dir.path()).expect("registry");
-    registry.scan().expect("scan");
-    let datasets = DatasetCatalog::load(None).expect("datasets");
-    let ctx = Context {
-        registry: &registry,
-        datasets: &datasets,
-        limits: Limits::default(),
+    // naive's description: a forecast model with one parameter.
+    let model = wire::ModelDescription {
+        name: "naive".into(),
+        version: "1.0.0".into(),
+        kind: wire::ModelKind::Forecast as i32,
+        params: vec![wire::ParamSpec {
+            name: "drift".into(),
+            default_value: 1.0,
+            min: 0.0,
+            max: 1.0,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let series = Series {
+        name: "bench".into(),
+        unit: String::new(),
+        frequency: Frequency::Annual as i32,
+        observations: (0..20)
+            .map(|i| Observation {
+                period: (2000 + i).to_string(),
+                value: 10.0 + f64::from(i),
+            })
+            .collect(),
     };
     let request = ForecastRequest {
         model: Some(ModelRef {
             name: "naive".into(),
             version: String::new(),
         }),
-        source: Some(forecast_request::Source::Series(Series {
-            name: "bench".into(),
-            unit: String::new(),
-            frequency: Frequency::Annual as i32,
-            observations: (0..20)
-                .map(|i| Observation {
-                    period: (2000 + i).to_string(),
-                    value: 10.0 + f64::from(i),
-                })
-                .collect(),
-        })),
         horizon: 6,
         ..Default::default()
     };
+    let limits = Limits::default();
     c.bench_function("validate a 20-point annual forecast request", |b| {
-        // Validation consumes the request (the series moves into the plugin
-        // input); the copy made for each iteration is not timed.
+        // Validation consumes the request and series (the series moves into
+        // the plugin input); the copies made for each iteration are not timed.
         b.iter_batched(
-            || request.clone(),
-            |request| validate::forecast(black_box(request), ctx, ""),
+            || (request.clone(), series.clone()),
+            |(request, series)| {
+                validate::forecast_sizes(black_box(&request), limits)?;
+                validate::forecast(black_box(request), series, &model, limits)
+            },
             BatchSize::SmallInput,
         )
     });

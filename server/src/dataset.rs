@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use stratus_proto::v1::{Dataset, Observation, Series};
 
-use crate::period::Cadence;
+use stratus_series::Cadence;
 
 /// Built-in datasets: (name, CSV text).
 const BUILTIN: &[(&str, &str)] = &[
@@ -172,7 +172,7 @@ pub fn parse(name: &str, text: &str, origin: &str) -> Result<Dataset, DatasetErr
             ))
         })?;
         if let Some(previous) = previous
-            && !crate::period::Period::is_followed_by(previous, period)
+            && !stratus_series::Period::is_followed_by(previous, period)
         {
             return Err(invalid(format!(
                 "line {line}: {period} does not directly follow {previous}"
@@ -209,7 +209,7 @@ pub fn parse(name: &str, text: &str, origin: &str) -> Result<Dataset, DatasetErr
         series: Some(Series {
             name: name.to_owned(),
             unit: get("unit"),
-            frequency: cadence.to_api() as i32,
+            frequency: stratus_proto::v1::Frequency::from(cadence.to_wire()) as i32,
             observations,
         }),
     })

@@ -64,6 +64,18 @@ pub enum ApiError {
     PermissionDenied(String),
 }
 
+/// Proof that a violation was recorded: only [`Violations::reject`] makes
+/// one. A check that returns `Err(Rejected)` has said what is wrong, so
+/// [`Violations::finish`] can always answer with a non-empty list, and no
+/// caller needs an "impossible" branch for a value that is missing without a
+/// reason.
+#[derive(Debug)]
+#[must_use = "a rejection is settled by Violations::finish"]
+pub struct Rejected(());
+
+/// The outcome of a check that records its problems in [`Violations`].
+pub type Checked<T> = Result<T, Rejected>;
+
 /// Field violations collected while checking one request, at most `cap` of
 /// them listed: a request with a million bad observations gets a short answer
 /// (and a short log line), with the number left out.
@@ -93,6 +105,21 @@ impl Violations {
         }
     }
 
+    /// Records a violation that makes the checked value unusable.
+    pub fn reject(&mut self, violation: FieldViolation) -> Rejected {
+        self.push(violation);
+        Rejected(())
+    }
+
+    /// `value` if it passed and nothing else was recorded; otherwise
+    /// `INVALID_ARGUMENT` with every recorded violation.
+    pub fn finish<T>(self, value: Checked<T>) -> Result<T, ApiError> {
+        match value {
+            Ok(value) => self.into_result().map(|()| value),
+            Err(Rejected(())) => Err(self.into_error()),
+        }
+    }
+
     /// How many were recorded, listed or not.
     pub fn len(&self) -> usize {
         self.listed.len() + self.omitted
@@ -114,6 +141,10 @@ impl Violations {
         if self.is_empty() {
             return Ok(());
         }
+        Err(self.into_error())
+    }
+
+    fn into_error(self) -> ApiError {
         let mut listed = self.listed;
         if self.omitted > 0 {
             listed.push(FieldViolation::new(
@@ -124,7 +155,7 @@ impl Violations {
                 ),
             ));
         }
-        Err(ApiError::InvalidArgument(listed))
+        ApiError::InvalidArgument(listed)
     }
 }
 
@@ -155,6 +186,31 @@ impl ApiError {
                 retry_after,
             },
             other @ (Self::Unauthenticated(_) | Self::PermissionDenied(_)) => other,
+        }
+    }
+
+    /// The same error for a request nested at `prefix` (e.g. `demand.` for
+    /// the forecast inside a risk request): field paths, and the messages
+    /// this server writes beginning with a field path (not found, failed
+    /// precondition), are prefixed. Validation reports paths relative to the
+    /// request it checks; this is the one place they are placed in a larger
+    /// one.
+    pub fn within(self, prefix: &str) -> Self {
+        if prefix.is_empty() {
+            return self;
+        }
+        let field =
+            |v: FieldViolation| FieldViolation::new(format!("{prefix}{}", v.field), v.description);
+        match self {
+            Self::InvalidArgument(violations) => {
+                Self::InvalidArgument(violations.into_iter().map(field).collect())
+            }
+            Self::LimitExceeded(v) => Self::LimitExceeded(field(v)),
+            Self::NotFound(message) => Self::NotFound(format!("{prefix}{message}")),
+            Self::FailedPrecondition(message) => {
+                Self::FailedPrecondition(format!("{prefix}{message}"))
+            }
+            other => other,
         }
     }
 
@@ -238,6 +294,40 @@ mod tests {
         assert_eq!(listed.len(), 4);
         assert!(listed[3].description.starts_with("7 more problems"));
         assert!(listed[3].description.contains("--max-violations"));
+    }
+
+    #[test]
+    fn a_rejected_value_always_answers_with_its_reason() {
+        let mut violations = Violations::new(1);
+        violations.push(FieldViolation::new("horizon", "must be at least 1"));
+        // The list is full: the rejection is counted, and still an error.
+        let rejected: Checked<u32> = Err(violations.reject(FieldViolation::new("series", "empty")));
+        let Err(ApiError::InvalidArgument(listed)) = violations.finish(rejected) else {
+            panic!("a rejection is an error");
+        };
+        assert_eq!(listed[0].field, "horizon");
+        assert!(listed[1].description.starts_with("1 more problems"));
+        assert_eq!(Violations::new(5).finish(Ok(7)).unwrap(), 7);
+    }
+
+    #[test]
+    fn nested_requests_prefix_fields_once() {
+        let error = ApiError::invalid("horizon", "must be at least 1").within("demand.");
+        let ApiError::InvalidArgument(listed) = error else {
+            panic!("still invalid");
+        };
+        assert_eq!(listed[0].field, "demand.horizon");
+        let ApiError::NotFound(message) =
+            ApiError::NotFound("dataset: no dataset 'x'".into()).within("demand.")
+        else {
+            panic!("still not found");
+        };
+        assert_eq!(message, "demand.dataset: no dataset 'x'");
+        let ApiError::Internal(message) = ApiError::Internal("boom".into()).within("demand.")
+        else {
+            panic!("still internal");
+        };
+        assert_eq!(message, "boom");
     }
 
     #[test]

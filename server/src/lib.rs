@@ -23,7 +23,6 @@ pub mod evaluation;
 pub mod limits;
 pub mod model_info;
 pub mod model_pool;
-pub mod period;
 pub mod plugin;
 pub mod reload;
 pub mod request_budget;

@@ -2,8 +2,8 @@
 
 use std::time::SystemTime;
 
-use stratus_plugin::wire;
-use stratus_proto::v1::{ModelInfo, ModelKind, ModelState, ParamSpec};
+use stratus_proto::mapping::kind_to_api;
+use stratus_proto::v1::{ModelInfo, ModelState};
 
 use crate::plugin::LoadedModel;
 use crate::plugin::registry::RefusedLibrary;
@@ -25,7 +25,7 @@ pub fn loaded(model: &LoadedModel, detail: Detail) -> ModelInfo {
     let mut info = ModelInfo {
         name: d.name.clone(),
         version: d.version.clone(),
-        kind: kind(d.kind) as i32,
+        kind: kind_to_api(d.kind) as i32,
         sha256: model.sha256.clone(),
         abi_version: model.abi_version.clone(),
         state: ModelState::Ready as i32,
@@ -33,8 +33,8 @@ pub fn loaded(model: &LoadedModel, detail: Detail) -> ModelInfo {
     };
     if detail == Detail::Full {
         info.description = d.description.clone();
-        info.params = d.params.iter().map(param).collect();
-        info.inputs = d.inputs.iter().map(param).collect();
+        info.params = d.params.iter().map(Into::into).collect();
+        info.inputs = d.inputs.iter().map(Into::into).collect();
         info.library_path = model.library_path.display().to_string();
         info.loaded_at = Some(timestamp(model.loaded_at));
         info.last_error = model.last_error();
@@ -56,24 +56,6 @@ pub fn refused(library: &RefusedLibrary) -> ModelInfo {
         loaded_at: Some(timestamp(library.at)),
         last_error: library.error.clone(),
         ..Default::default()
-    }
-}
-
-fn kind(kind: i32) -> ModelKind {
-    match wire::ModelKind::try_from(kind) {
-        Ok(wire::ModelKind::Forecast) => ModelKind::Forecast,
-        Ok(wire::ModelKind::Risk) => ModelKind::Risk,
-        _ => ModelKind::Unspecified,
-    }
-}
-
-fn param(spec: &wire::ParamSpec) -> ParamSpec {
-    ParamSpec {
-        name: spec.name.clone(),
-        description: spec.description.clone(),
-        default_value: spec.default_value,
-        min: spec.min,
-        max: spec.max,
     }
 }
 

@@ -131,6 +131,20 @@ async fn a_library_of_another_abi_major_is_refused_naming_both_versions() {
 }
 
 #[tokio::test]
+async fn a_table_with_a_null_slot_is_refused_naming_the_slot() {
+    let error = refusal("null-slot").await;
+    assert!(error.contains("null `invoke` slot"), "{error}");
+}
+
+#[tokio::test]
+async fn a_buffer_longer_than_any_slice_is_refused_not_read() {
+    // The smoke check's answer claims usize::MAX bytes: reading it would be
+    // undefined behaviour, so the library fails its self-check instead.
+    let error = refusal("huge-len").await;
+    assert!(error.contains("above isize::MAX"), "{error}");
+}
+
+#[tokio::test]
 async fn a_table_smaller_than_v1_is_refused() {
     let error = refusal("small-table").await;
     assert!(

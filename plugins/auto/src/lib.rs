@@ -24,7 +24,7 @@ mod smoothing;
 
 use std::collections::HashMap;
 
-use stratus_plugin::{ForecastModel, ModelError, growth, seasonal, stats, wire};
+use stratus_plugin::{ForecastModel, ModelError, growth, output, seasonal, stats, wire};
 
 use smoothing::Kind;
 
@@ -179,17 +179,12 @@ pub fn forecast_values(
             wire::ForecastPoint {
                 mean: back(centre),
                 growth: 0.0,
-                intervals: levels
-                    .iter()
-                    .map(|&level| {
-                        let half = stats::central_t(level, dof) * sd;
-                        wire::Interval {
-                            level,
-                            lower: back(centre - half),
-                            upper: back(centre + half),
-                        }
-                    })
-                    .collect(),
+                intervals: output::intervals(
+                    levels,
+                    centre,
+                    |level| stats::central_t(level, dof) * sd,
+                    back,
+                ),
             }
         })
         .collect();
@@ -364,6 +359,7 @@ fn theta(y: &[f64], simple: &smoothing::Fit, horizon: usize) -> (Vec<f64>, f64) 
     (path, drift)
 }
 
+#[cfg(feature = "export")]
 stratus_plugin::export!(forecast: Auto);
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //!
 //! Sources (ids refer to `data/SOURCES.md`):
 //! - Telecom 2000: approximate values as widely reported after the bust, not
-//!   in the shared data; treat them as illustrative orders of magnitude:
+//!   in `data/`; treat them as illustrative orders of magnitude:
 //!   carrier capex rising 20–30% a year against high-single-digit revenue
 //!   growth and capex near half of revenue (Couper, Hejkal & Wolman, "Boom and
 //!   Bust in Telecommunications", Federal Reserve Bank of Richmond Economic
@@ -30,7 +30,7 @@
 //! - Alphabet 2019: capex US$23.548bn vs US$25.139bn in 2018, −6.3%
 //!   (GOOG_10K_2019); revenue US$161.9bn vs US$136.8bn, +18.3%, and total debt
 //!   of about US$4bn against EBITDA near US$50bn (Alphabet 10-K for 2019, not
-//!   in the shared data); capex / revenue 0.145.
+//!   in `data/`); capex / revenue 0.145.
 
 /// One historical episode: its name and indicator values.
 #[derive(Debug, Clone, Copy)]

@@ -2,12 +2,13 @@
 //! instead of (or beside) the ratios.
 //!
 //! Series roles: `capex`, `revenue`, `capacity` (each: growth over the last
-//! year; capex and revenue together: their ratio) and `demand_forecast` (put
-//! there by the server from a composed forecast: its compound growth per year).
+//! year; capex and revenue together: their ratio) and `demand_forecast`
+//! ([`DEMAND_FORECAST_SERIES`], put there by the server from a composed forecast: its compound growth per year).
 
 use std::collections::HashMap;
 
-use stratus_plugin::wire;
+use stratus_plugin::abi::roles::DEMAND_FORECAST_SERIES;
+use stratus_plugin::{Cadence, wire};
 
 /// A derived indicator value and how it was obtained, for the notes.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,12 +21,10 @@ pub struct Derived {
     pub how: String,
 }
 
+/// Periods a year of a series; the host always sets the frequency, so
+/// annual is only the fallback of a hand-built input.
 fn periods_per_year(series: &wire::Series) -> usize {
-    match wire::Frequency::try_from(series.frequency) {
-        Ok(wire::Frequency::Quarterly) => 4,
-        Ok(wire::Frequency::Monthly) => 12,
-        _ => 1,
-    }
+    Cadence::from_wire(series.frequency).map_or(1, |c| c.periods_per_year() as usize)
 }
 
 /// Growth in percent of the last observation over the one a year earlier.
@@ -77,7 +76,7 @@ pub fn from_series(
             notes.push("Series 'capex' and 'revenue' end in different periods; capex_to_revenue not derived.".into());
         }
     }
-    if let Some(path) = series.get("demand_forecast") {
+    if let Some(path) = series.get(DEMAND_FORECAST_SERIES) {
         let obs = &path.observations;
         match (obs.first(), obs.last()) {
             (Some(first), Some(last)) if obs.len() >= 2 && first.value > 0.0 && last.value > 0.0 => {

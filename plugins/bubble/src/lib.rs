@@ -16,7 +16,7 @@ pub mod scorecard;
 
 use std::collections::HashMap;
 
-use scorecard::{ALONE, INDICATORS, Indicator, sub_score};
+use scorecard::{INDICATORS, Indicator, sub_score};
 use stratus_plugin::{ModelError, RiskModel, param, wire};
 
 /// The bubble-risk model.
@@ -212,7 +212,10 @@ pub fn band(score: f64) -> wire::RiskBand {
     }
 }
 
-/// The sub-score of one indicator and a sentence a reader can act on.
+/// The sub-score of one indicator and a sentence a reader can act on: a
+/// growth with a partner (see [`scorecard::Against`]) is scored on the gap
+/// to the partner's growth, or alone on its own thresholds when the partner
+/// is missing; any other indicator on its value.
 fn assess(
     indicator: &Indicator,
     value: f64,
@@ -220,74 +223,34 @@ fn assess(
     alarm: f64,
     values: &HashMap<&str, f64>,
 ) -> (f64, String) {
-    let partner = match indicator.name {
-        "capex_growth_pct" => values.get("revenue_growth_pct").map(|&v| (v, "revenue")),
-        "capacity_growth_pct" => values.get("demand_growth_pct").map(|&v| (v, "demand")),
-        _ => None,
+    let Some(against) = indicator.against else {
+        return (sub_score(value, calm, alarm), (indicator.explain)(value));
     };
-    match (indicator.name, partner) {
-        (name, Some((other, what))) => {
-            let gap = value - other;
-            let noun = if name == "capex_growth_pct" {
-                "capex"
-            } else {
-                "capacity"
-            };
-            let pace = if gap >= 0.0 { "faster" } else { "slower" };
-            let mut text = format!(
-                "{noun} grows {:.0} points {pace} than {what} ({value:.1}% vs {other:.1}%)",
-                gap.abs()
-            );
-            if name == "capacity_growth_pct" && gap > 0.0 && other > 0.0 {
-                text.push_str(&format!(
-                    "; about {:.1} years of demand growth to absorb one year's build",
-                    overhang_years(value, other)
-                ));
-            }
-            (sub_score(gap, calm, alarm), text)
-        }
-        (name @ ("capex_growth_pct" | "capacity_growth_pct"), None) => {
-            let (_, alone_calm, alone_alarm) = ALONE
-                .iter()
-                .find(|(n, _, _)| *n == name)
-                .copied()
-                .unwrap_or((name, calm, alarm));
-            let noun = if name == "capex_growth_pct" {
-                "capex"
-            } else {
-                "capacity"
-            };
-            (
-                sub_score(value, alone_calm, alone_alarm),
-                format!("{noun} grows {value:.1}% a year (no matching demand figure given)"),
-            )
-        }
-        ("revenue_growth_pct", _) => (
-            sub_score(value, calm, alarm),
-            format!("revenue grows {value:.1}% a year"),
-        ),
-        ("demand_growth_pct", _) => (
-            sub_score(value, calm, alarm),
-            format!("demand grows {value:.1}% a year"),
-        ),
-        ("utilization_pct", _) => (
-            sub_score(value, calm, alarm),
-            format!("capacity is {value:.0}% utilised"),
-        ),
-        ("capex_to_revenue", _) => (
-            sub_score(value, calm, alarm),
-            format!("capex is {:.0}% of revenue", value * 100.0),
-        ),
-        ("unit_price_change_pct", _) => (
-            sub_score(value, calm, alarm),
-            format!("unit prices changed {value:+.0}% (falling prices signal surplus capacity)"),
-        ),
-        ("debt_to_ebitda", _) => (
-            sub_score(value, calm, alarm),
-            format!("debt is {value:.1}× EBITDA"),
-        ),
-        (name, _) => (sub_score(value, calm, alarm), format!("{name} is {value}")),
+    let noun = against.noun;
+    let Some(&other) = values.get(against.partner) else {
+        return (
+            sub_score(value, against.alone_calm, against.alone_alarm),
+            format!(
+                "{noun} grows {value:.1}% a year (no matching {} figure given)",
+                against.partner_noun
+            ),
+        );
+    };
+    let gap = value - other;
+    let pace = if gap >= 0.0 { "faster" } else { "slower" };
+    let mut text = format!(
+        "{noun} grows {:.0} points {pace} than {} ({value:.1}% vs {other:.1}%)",
+        gap.abs(),
+        against.partner_noun
+    );
+    if against.overhang && gap > 0.0 && other > 0.0 {
+        text.push_str(&format!(
+            "; about {:.1} years of {} growth to absorb one year's build",
+            overhang_years(value, other),
+            against.partner_noun
+        ));
     }
+    (sub_score(gap, calm, alarm), text)
 }
 
 /// Years of demand growth at `demand_pct` needed to absorb one year of
@@ -301,6 +264,7 @@ pub fn overhang_years(capacity_pct: f64, demand_pct: f64) -> f64 {
     }
 }
 
+#[cfg(feature = "export")]
 stratus_plugin::export!(risk: Bubble);
 
 #[cfg(test)]

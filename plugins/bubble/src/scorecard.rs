@@ -16,7 +16,7 @@
 //! | capex growth alone (%) | 10 | 60 | hyperscalers' calm-year capex grows ~0–15%; +60% is a boom year (big-4 2025: +66%, PLAT_2025RETRO) |
 //! | revenue growth (%) | 25 | 0 | cloud revenue grew 20–30% in healthy years (Synergy, Canalys); no growth cannot service new capacity |
 //! | utilisation (%) | 85 | 30 | data-centre operators run at 80–90%+ (CBRE vacancy 1.6–3%); ~30% is China's reported AI-centre use (STDAILY_INSPUR) |
-//! | capex / revenue (ratio) | 0.15 | 0.80 | Alphabet 2019: 0.15 (GOOG_10K_2019); big-4 capex vs the whole cloud market: 0.76–0.99 in 2024–25 (derived in shared data) |
+//! | capex / revenue (ratio) | 0.15 | 0.80 | Alphabet 2019: 0.15 (GOOG_10K_2019); big-4 capex vs the whole cloud market: 0.76–0.99 in 2024–25 (`big4_capex_to_global_cloud_infra_revenue` in data/published/indicators.csv) |
 //! | unit price change (%) | 0 | −40 | GPU-hour rental prices fell 22% (FT_RBC_GPU) to 75% (LATENT_GPU, $8→<$2) when supply outran demand |
 //! | capacity vs demand growth (pp) | 0 | 30 | 30 pp a year of excess takes years to absorb (see overhang) |
 //! | capacity growth alone (%) | 15 | 60 | as capex growth, for physical capacity |
@@ -30,6 +30,25 @@ pub enum Worse {
     Up,
     /// Lower values mean more risk.
     Down,
+}
+
+/// How a growth indicator is scored against the growth of what it serves
+/// (capex against revenue, capacity against demand).
+#[derive(Debug, Clone, Copy)]
+pub struct Against {
+    /// The indicator it is compared with.
+    pub partner: &'static str,
+    /// What this indicator measures, in a sentence ("capex").
+    pub noun: &'static str,
+    /// What the partner measures, in a sentence ("revenue").
+    pub partner_noun: &'static str,
+    /// Calm threshold of the growth alone, when the partner is not given.
+    pub alone_calm: f64,
+    /// Alarm threshold of the growth alone, when the partner is not given.
+    pub alone_alarm: f64,
+    /// Whether the factor also says how many years of the partner's growth
+    /// absorb one year of this one (see [`crate::overhang_years`]).
+    pub overhang: bool,
 }
 
 /// One scorecard indicator.
@@ -51,6 +70,10 @@ pub struct Indicator {
     pub min: f64,
     /// Physical range: values outside are refused.
     pub max: f64,
+    /// The factor's sentence for a value scored on its own.
+    pub explain: fn(f64) -> String,
+    /// For a growth judged against its partner's growth, how.
+    pub against: Option<Against>,
 }
 
 /// The scorecard, in the order factors are explained when tied.
@@ -64,6 +87,15 @@ pub const INDICATORS: [Indicator; 8] = [
         alarm: 30.0,
         min: -100.0,
         max: 10_000.0,
+        explain: |value| format!("capex grows {value:.1}% a year"),
+        against: Some(Against {
+            partner: "revenue_growth_pct",
+            noun: "capex",
+            partner_noun: "revenue",
+            alone_calm: 10.0,
+            alone_alarm: 60.0,
+            overhang: false,
+        }),
     },
     Indicator {
         name: "revenue_growth_pct",
@@ -74,6 +106,8 @@ pub const INDICATORS: [Indicator; 8] = [
         alarm: 0.0,
         min: -100.0,
         max: 10_000.0,
+        explain: |value| format!("revenue grows {value:.1}% a year"),
+        against: None,
     },
     Indicator {
         name: "utilization_pct",
@@ -84,6 +118,8 @@ pub const INDICATORS: [Indicator; 8] = [
         alarm: 30.0,
         min: 0.0,
         max: 100.0,
+        explain: |value| format!("capacity is {value:.0}% utilised"),
+        against: None,
     },
     Indicator {
         name: "capex_to_revenue",
@@ -94,6 +130,8 @@ pub const INDICATORS: [Indicator; 8] = [
         alarm: 0.80,
         min: 0.0,
         max: 100.0,
+        explain: |value| format!("capex is {:.0}% of revenue", value * 100.0),
+        against: None,
     },
     Indicator {
         name: "unit_price_change_pct",
@@ -104,6 +142,10 @@ pub const INDICATORS: [Indicator; 8] = [
         alarm: -40.0,
         min: -100.0,
         max: 10_000.0,
+        explain: |value| {
+            format!("unit prices changed {value:+.0}% (falling prices signal surplus capacity)")
+        },
+        against: None,
     },
     Indicator {
         name: "capacity_growth_pct",
@@ -114,6 +156,15 @@ pub const INDICATORS: [Indicator; 8] = [
         alarm: 30.0,
         min: -100.0,
         max: 10_000.0,
+        explain: |value| format!("capacity grows {value:.1}% a year"),
+        against: Some(Against {
+            partner: "demand_growth_pct",
+            noun: "capacity",
+            partner_noun: "demand",
+            alone_calm: 15.0,
+            alone_alarm: 60.0,
+            overhang: true,
+        }),
     },
     Indicator {
         name: "demand_growth_pct",
@@ -124,6 +175,8 @@ pub const INDICATORS: [Indicator; 8] = [
         alarm: 0.0,
         min: -100.0,
         max: 10_000.0,
+        explain: |value| format!("demand grows {value:.1}% a year"),
+        against: None,
     },
     Indicator {
         name: "debt_to_ebitda",
@@ -134,13 +187,9 @@ pub const INDICATORS: [Indicator; 8] = [
         alarm: 5.0,
         min: 0.0,
         max: 1_000.0,
+        explain: |value| format!("debt is {value:.1}× EBITDA"),
+        against: None,
     },
-];
-
-/// Thresholds for capex and capacity growth scored alone (no partner given).
-pub const ALONE: [(&str, f64, f64); 2] = [
-    ("capex_growth_pct", 10.0, 60.0),
-    ("capacity_growth_pct", 15.0, 60.0),
 ];
 
 /// The sub-score of `value` between `calm` (0) and `alarm` (100), linear and

@@ -18,11 +18,37 @@ pub mod ets;
 pub mod fit;
 pub mod uplift;
 
-use stratus_plugin::{ForecastModel, ModelError, growth, param, stats, wire};
+use stratus_plugin::params::Param;
+use stratus_plugin::{ForecastModel, ModelError, growth, stats, wire};
 
 /// The canalys model.
 #[derive(Debug, Default)]
 pub struct Canalys;
+
+/// A demand driver's growth, added on top of the fitted path.
+const AI_UPLIFT_PP: Param = Param::new(
+    "ai_uplift_pp",
+    "Percentage points added to every forecast period's year-on-year growth (a demand driver such as AI adoption).",
+    0.0,
+    -50.0,
+    100.0,
+);
+/// The trend's damping, fixed or estimated.
+const DAMPING: Param = Param::new(
+    "damping",
+    "Trend damping φ: 0 estimates it within [0.8, 0.98]; a value in (0, 1] fixes it (1 = undamped).",
+    0.0,
+    0.0,
+    1.0,
+);
+/// Whether a season may be fitted.
+const SEASONAL: Param = Param::new(
+    "seasonal",
+    "1 lets quarterly/monthly data have a seasonal pattern when it lowers AICc; 0 never. Ignored for annual data.",
+    1.0,
+    0.0,
+    1.0,
+);
 
 /// Options read from the request's parameters.
 #[derive(Debug, Clone, Copy)]
@@ -34,12 +60,11 @@ struct Options {
 
 impl Options {
     fn from(params: &std::collections::HashMap<String, f64>) -> Self {
-        let get = |name: &str, default: f64| params.get(name).copied().unwrap_or(default);
-        let damping = get("damping", 0.0);
+        let damping = DAMPING.read(params);
         Self {
-            uplift_pp: get("ai_uplift_pp", 0.0),
+            uplift_pp: AI_UPLIFT_PP.read(params),
             phi: (damping > 0.0).then_some(damping),
-            seasonal: get("seasonal", 1.0) >= 0.5,
+            seasonal: SEASONAL.read(params) >= 0.5,
         }
     }
 }
@@ -69,29 +94,10 @@ impl ForecastModel for Canalys {
             description: "Damped-trend exponential smoothing on log values (seasonal for quarterly/monthly), \
                           log-normal intervals, and an AI-adoption growth uplift."
                 .into(),
-            params: vec![
-                param(
-                    "ai_uplift_pp",
-                    "Percentage points added to every forecast period's year-on-year growth (a demand driver such as AI adoption).",
-                    0.0,
-                    -50.0,
-                    100.0,
-                ),
-                param(
-                    "damping",
-                    "Trend damping φ: 0 estimates it within [0.8, 0.98]; a value in (0, 1] fixes it (1 = undamped).",
-                    0.0,
-                    0.0,
-                    1.0,
-                ),
-                param(
-                    "seasonal",
-                    "1 lets quarterly/monthly data have a seasonal pattern when it lowers AICc; 0 never. Ignored for annual data.",
-                    1.0,
-                    0.0,
-                    1.0,
-                ),
-            ],
+            params: [AI_UPLIFT_PP, DAMPING, SEASONAL]
+                .iter()
+                .map(Param::spec)
+                .collect(),
             ..Default::default()
         }
     }
@@ -312,6 +318,7 @@ fn forecast_values(
     })
 }
 
+#[cfg(feature = "export")]
 stratus_plugin::export!(forecast: Canalys);
 
 #[cfg(test)]

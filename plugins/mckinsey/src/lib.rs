@@ -16,7 +16,9 @@ pub mod curve;
 use std::collections::HashMap;
 
 use curve::Curve;
-use stratus_plugin::{ForecastModel, ModelError, growth, param, stats, wire};
+use stratus_plugin::output::log_normal_intervals;
+use stratus_plugin::params::Param;
+use stratus_plugin::{Cadence, ForecastModel, ModelError, Period, growth, wire};
 
 /// The mckinsey model.
 #[derive(Debug, Default)]
@@ -29,6 +31,43 @@ pub const MIN_OBSERVATIONS: usize = 5;
 const UNIDENTIFIED_RATIO: f64 = 20.0;
 /// A potential within this factor of the latest value means saturation.
 const SATURATED_RATIO: f64 = 1.02;
+
+/// A top-down potential, or 0 to estimate it.
+const POTENTIAL: Param = Param::new(
+    "potential",
+    "Pin the market potential (a top-down TAM, in the series' unit); 0 estimates it from the history.",
+    0.0,
+    0.0,
+    1e15,
+);
+const CONSERVATIVE_POTENTIAL: Param = Param::new(
+    "conservative_potential",
+    "Conservative scenario: multiple of the room left to grow (potential − latest value).",
+    0.5,
+    0.1,
+    1.0,
+);
+const CONSERVATIVE_SPEED: Param = Param::new(
+    "conservative_speed",
+    "Conservative scenario: multiple of the adoption speed.",
+    0.8,
+    0.1,
+    1.0,
+);
+const ACCELERATED_POTENTIAL: Param = Param::new(
+    "accelerated_potential",
+    "Accelerated scenario: multiple of the room left to grow (potential − latest value).",
+    2.0,
+    1.0,
+    10.0,
+);
+const ACCELERATED_SPEED: Param = Param::new(
+    "accelerated_speed",
+    "Accelerated scenario: multiple of the adoption speed.",
+    1.25,
+    1.0,
+    5.0,
+);
 
 /// Scenario multipliers read from the request.
 #[derive(Debug, Clone, Copy)]
@@ -45,19 +84,16 @@ impl ForecastModel for McKinsey {
             description: "Market potential × logistic adoption S-curve, fitted to history; conservative / base / \
                           accelerated scenarios vary the room left to grow and the adoption speed."
                 .into(),
-            params: vec![
-                param(
-                    "potential",
-                    "Pin the market potential (a top-down TAM, in the series' unit); 0 estimates it from the history.",
-                    0.0,
-                    0.0,
-                    1e15,
-                ),
-                param("conservative_potential", "Conservative scenario: multiple of the room left to grow (potential − latest value).", 0.5, 0.1, 1.0),
-                param("conservative_speed", "Conservative scenario: multiple of the adoption speed.", 0.8, 0.1, 1.0),
-                param("accelerated_potential", "Accelerated scenario: multiple of the room left to grow (potential − latest value).", 2.0, 1.0, 10.0),
-                param("accelerated_speed", "Accelerated scenario: multiple of the adoption speed.", 1.25, 1.0, 5.0),
-            ],
+            params: [
+                POTENTIAL,
+                CONSERVATIVE_POTENTIAL,
+                CONSERVATIVE_SPEED,
+                ACCELERATED_POTENTIAL,
+                ACCELERATED_SPEED,
+            ]
+            .iter()
+            .map(Param::spec)
+            .collect(),
             ..Default::default()
         }
     }
@@ -78,31 +114,32 @@ impl ForecastModel for McKinsey {
             Some(s) => raw.iter().enumerate().map(|(i, v)| v / s[i % m]).collect(),
             None => raw.clone(),
         };
-        let get = |name: &str, default: f64| input.params.get(name).copied().unwrap_or(default);
+        let params = &input.params;
         let scenarios = Scenarios {
             conservative: (
-                get("conservative_potential", 0.5),
-                get("conservative_speed", 0.8),
+                CONSERVATIVE_POTENTIAL.read(params),
+                CONSERVATIVE_SPEED.read(params),
             ),
             accelerated: (
-                get("accelerated_potential", 2.0),
-                get("accelerated_speed", 1.25),
+                ACCELERATED_POTENTIAL.read(params),
+                ACCELERATED_SPEED.read(params),
             ),
         };
-        let pinned = Some(get("potential", 0.0)).filter(|&p| p > 0.0);
-        let start_year = series
-            .observations
-            .first()
-            .map_or(0.0, |o| year_of(&o.period, per_year));
-        let mut output = size(
-            &y,
+        let pinned = Some(POTENTIAL.read(params)).filter(|&p| p > 0.0);
+        // The host sends validated labels of this cadence; the start year
+        // only dates the fitted curve's midpoint in the notes.
+        let start_year = Cadence::from_periods_per_year(input.periods_per_year)
+            .zip(series.observations.first())
+            .and_then(|(cadence, o)| cadence.parse(&o.period))
+            .map_or(0.0, Period::fractional_year);
+        let sizing = Sizing {
+            y: &y,
             per_year,
             start_year,
-            input.horizon as usize,
-            &input.levels,
-            pinned,
-            scenarios,
-        )?;
+            horizon: input.horizon as usize,
+            levels: &input.levels,
+        };
+        let mut output = size(&sizing, Assumptions { pinned, scenarios })?;
         if let Some(indices) = indices {
             reseasonalise(&mut output, &indices, raw.len(), &raw, m);
         }
@@ -144,45 +181,37 @@ fn reseasonalise(
     ));
 }
 
-/// The calendar year (with fraction) at which a period label starts.
-fn year_of(label: &str, per_year: f64) -> f64 {
-    let year: f64 = label.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0.0);
-    let sub: f64 = label
-        .get(5..)
-        .map(|rest| rest.trim_start_matches('Q'))
-        .and_then(|s| s.parse().ok())
-        .map_or(0.0, |n: f64| n - 1.0);
-    year + sub / per_year
-}
-
-fn size(
-    y: &[f64],
+/// The series being sized and what the caller asks of it.
+#[derive(Debug, Clone, Copy)]
+struct Sizing<'a> {
+    /// The (seasonally adjusted) values, oldest first.
+    y: &'a [f64],
     per_year: f64,
+    /// The first observation's time in years: dates the curve's midpoint.
     start_year: f64,
     horizon: usize,
-    levels: &[f64],
+    levels: &'a [f64],
+}
+
+/// What the caller assumes beyond the data.
+#[derive(Debug, Clone, Copy)]
+struct Assumptions {
+    /// A top-down potential, instead of the fitted one.
     pinned: Option<f64>,
     scenarios: Scenarios,
-) -> Result<wire::ForecastOutput, ModelError> {
-    stratus_plugin::input::require_positive(y, "mckinsey sizes markets and needs positive values")?;
-    if y.len() < MIN_OBSERVATIONS {
-        return Err(ModelError::invalid(
-            "series.observations",
-            format!(
-                "mckinsey needs at least {MIN_OBSERVATIONS} observations to fit an S-curve (3 parameters); the series has {}",
-                y.len()
-            ),
-        ));
-    }
-    let peak = y.iter().copied().fold(0.0, f64::max);
-    if let Some(p) = pinned
-        && p <= peak
-    {
-        return Err(ModelError::invalid(
-            "params[potential]",
-            format!("a pinned potential must exceed the largest observed value ({peak}); got {p}"),
-        ));
-    }
+}
+
+/// Fits the curve, draws the base path with intervals and the scenarios.
+fn size(sizing: &Sizing<'_>, assumptions: Assumptions) -> Result<wire::ForecastOutput, ModelError> {
+    let Sizing {
+        y,
+        per_year,
+        start_year,
+        horizon,
+        levels,
+    } = *sizing;
+    let Assumptions { pinned, scenarios } = assumptions;
+    let peak = check_sizable(y, pinned)?;
 
     let t: Vec<f64> = (0..y.len()).map(|i| i as f64 / per_year).collect();
     let (t_last, y_last) = (t[t.len() - 1], y[y.len() - 1]);
@@ -202,49 +231,7 @@ fn size(
         "Market value = potential × logistic adoption curve, fitted to log values by Levenberg–Marquardt.".to_owned(),
         "Scenarios start from the last observation and vary the room left to grow (potential − latest value) and the adoption speed.".to_owned(),
     ];
-
-    let mut base = fitted.curve;
-    // Recent growth, per year on the log scale, over the last (up to) three steps.
-    let recent = y.len().min(4);
-    let recent_rate =
-        (y_last / y[y.len() - recent]).ln() / (t_last - t[t.len() - recent]).max(1e-9);
-    let mut unidentified = pinned.is_none() && base.potential > UNIDENTIFIED_RATIO * peak;
-    if pinned.is_none() && !unidentified && recent_rate > 0.0 {
-        // On a logistic, growth at value y is r·(1 − y/P). A fitted ceiling
-        // that leaves less room than today's growth implies contradicts the
-        // latest data; raise it so the curve starts at today's growth.
-        if recent_rate >= 0.95 * base.speed {
-            unidentified = true;
-        } else {
-            let implied = y_last / (1.0 - recent_rate / base.speed);
-            if implied > base.potential {
-                notes.push(format!(
-                    "The best-fitting curve levels off at {:.2}, but the last years grew {:.1}% a year; the potential is \
-                     raised to {implied:.2} so the curve starts at today's growth.",
-                    base.potential,
-                    (recent_rate.exp() - 1.0) * 100.0
-                ));
-                base.potential = implied;
-            }
-        }
-    }
-    if unidentified {
-        // Still exponential: the data cannot place the ceiling. Assume the
-        // market is at its inflection now (value = potential / 2), growing at
-        // its recent rate, which on a logistic is half the speed.
-        base = Curve {
-            potential: 2.0 * y_last,
-            speed: (2.0 * recent_rate).max(1e-3),
-            midpoint: t_last,
-        };
-        notes.push(format!(
-            "The history shows no S-bend yet, so the potential is set as if the market were at its inflection now: \
-             2 × the latest value = {:.2}. Pin `potential` for a top-down TAM.",
-            base.potential
-        ));
-    } else if let Some(p) = pinned {
-        notes.push(format!("Potential pinned by the caller at {p}."));
-    }
+    let (base, unidentified) = base_curve(fitted.curve, y, &t, peak, pinned, &mut notes);
     let saturated = base.potential <= SATURATED_RATIO * y_last;
     if saturated {
         notes.push("The series has reached its fitted potential: the paths stay flat.".into());
@@ -299,18 +286,7 @@ fn size(
                 mean,
                 growth,
                 intervals: if with_intervals {
-                    let sd = uncertainty.log_sd(h + 1);
-                    levels
-                        .iter()
-                        .map(|&level| {
-                            let z = stats::central_z(level);
-                            wire::Interval {
-                                level,
-                                lower: mean * (-z * sd).exp(),
-                                upper: mean * (z * sd).exp(),
-                            }
-                        })
-                        .collect()
+                    log_normal_intervals(levels, mean, uncertainty.log_sd(h + 1))
                 } else {
                     Vec::new()
                 },
@@ -363,6 +339,90 @@ fn size(
         fitted: fitted_values,
         notes,
     })
+}
+
+/// Refuses a series the curve cannot size, and a pinned potential at or
+/// below the history; the historical peak otherwise.
+fn check_sizable(y: &[f64], pinned: Option<f64>) -> Result<f64, ModelError> {
+    stratus_plugin::input::require_positive(y, "mckinsey sizes markets and needs positive values")?;
+    if y.len() < MIN_OBSERVATIONS {
+        return Err(ModelError::invalid(
+            "series.observations",
+            format!(
+                "mckinsey needs at least {MIN_OBSERVATIONS} observations to fit an S-curve (3 parameters); the series has {}",
+                y.len()
+            ),
+        ));
+    }
+    let peak = y.iter().copied().fold(0.0, f64::max);
+    if let Some(p) = pinned
+        && p <= peak
+    {
+        return Err(ModelError::invalid(
+            "params[potential]",
+            format!("a pinned potential must exceed the largest observed value ({peak}); got {p}"),
+        ));
+    }
+
+    Ok(peak)
+}
+
+/// The curve the paths follow: the fitted one, with its potential raised
+/// when the latest growth contradicts it, or an inflection-now curve when the
+/// data cannot place a ceiling; whether the latter (unidentified) applies.
+/// Says what it changed in `notes`.
+fn base_curve(
+    fitted: Curve,
+    y: &[f64],
+    t: &[f64],
+    peak: f64,
+    pinned: Option<f64>,
+    notes: &mut Vec<String>,
+) -> (Curve, bool) {
+    let (t_last, y_last) = (t[t.len() - 1], y[y.len() - 1]);
+    let mut base = fitted;
+    // Recent growth, per year on the log scale, over the last (up to) three steps.
+    let recent = y.len().min(4);
+    let recent_rate =
+        (y_last / y[y.len() - recent]).ln() / (t_last - t[t.len() - recent]).max(1e-9);
+    let mut unidentified = pinned.is_none() && base.potential > UNIDENTIFIED_RATIO * peak;
+    if pinned.is_none() && !unidentified && recent_rate > 0.0 {
+        // On a logistic, growth at value y is r·(1 − y/P). A fitted ceiling
+        // that leaves less room than today's growth implies contradicts the
+        // latest data; raise it so the curve starts at today's growth.
+        if recent_rate >= 0.95 * base.speed {
+            unidentified = true;
+        } else {
+            let implied = y_last / (1.0 - recent_rate / base.speed);
+            if implied > base.potential {
+                notes.push(format!(
+                    "The best-fitting curve levels off at {:.2}, but the last years grew {:.1}% a year; the potential is \
+                     raised to {implied:.2} so the curve starts at today's growth.",
+                    base.potential,
+                    (recent_rate.exp() - 1.0) * 100.0
+                ));
+                base.potential = implied;
+            }
+        }
+    }
+    if unidentified {
+        // Still exponential: the data cannot place the ceiling. Assume the
+        // market is at its inflection now (value = potential / 2), growing at
+        // its recent rate, which on a logistic is half the speed.
+        base = Curve {
+            potential: 2.0 * y_last,
+            speed: (2.0 * recent_rate).max(1e-3),
+            midpoint: t_last,
+        };
+        notes.push(format!(
+            "The history shows no S-bend yet, so the potential is set as if the market were at its inflection now: \
+             2 × the latest value = {:.2}. Pin `potential` for a top-down TAM.",
+            base.potential
+        ));
+    } else if let Some(p) = pinned {
+        notes.push(format!("Potential pinned by the caller at {p}."));
+    }
+    (base, unidentified)
 }
 
 /// What the base path's interval widths are computed from.
@@ -451,6 +511,7 @@ impl Uncertainty<'_> {
     }
 }
 
+#[cfg(feature = "export")]
 stratus_plugin::export!(forecast: McKinsey);
 
 #[cfg(test)]

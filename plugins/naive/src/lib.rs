@@ -12,7 +12,9 @@
 //! (Hyndman & Athanasopoulos, *Forecasting: Principles and Practice*, 3rd ed.,
 //! §5.5). Intervals are normal: `ŷ ± z·σ_h`.
 
-use stratus_plugin::{ForecastModel, ModelError, growth, param, stats, wire};
+use stratus_plugin::output::normal_intervals;
+use stratus_plugin::params::Param;
+use stratus_plugin::{ForecastModel, ModelError, growth, wire};
 
 /// The naive benchmark model.
 #[derive(Debug, Default)]
@@ -26,6 +28,15 @@ struct Fit {
     note: String,
 }
 
+/// How much of the average historical step to continue.
+const DRIFT: Param = Param::new(
+    "drift",
+    "1 continues the average historical step (random walk with drift); 0 holds the last value flat.",
+    1.0,
+    0.0,
+    1.0,
+);
+
 impl ForecastModel for Naive {
     fn description(&self) -> wire::ModelDescription {
         wire::ModelDescription {
@@ -34,13 +45,7 @@ impl ForecastModel for Naive {
             description:
                 "Random walk with drift (seasonal naive for quarterly data): the benchmark to beat."
                     .into(),
-            params: vec![param(
-                "drift",
-                "1 continues the average historical step (random walk with drift); 0 holds the last value flat.",
-                1.0,
-                0.0,
-                1.0,
-            )],
+            params: vec![DRIFT.spec()],
             ..Default::default()
         }
     }
@@ -52,7 +57,7 @@ impl ForecastModel for Naive {
         let fit = if seasonal {
             seasonal_naive(&history, horizon, 4)?
         } else {
-            let drift_weight = input.params.get("drift").copied().unwrap_or(1.0);
+            let drift_weight = DRIFT.read(&input.params);
             random_walk(&history, horizon, drift_weight)?
         };
 
@@ -65,18 +70,7 @@ impl ForecastModel for Naive {
             .map(|((&mean, &se), growth)| wire::ForecastPoint {
                 mean,
                 growth,
-                intervals: input
-                    .levels
-                    .iter()
-                    .map(|&level| {
-                        let half_width = stats::central_z(level) * se;
-                        wire::Interval {
-                            level,
-                            lower: mean - half_width,
-                            upper: mean + half_width,
-                        }
-                    })
-                    .collect(),
+                intervals: normal_intervals(&input.levels, mean, se),
             })
             .collect();
         let output = wire::ForecastOutput {
@@ -161,6 +155,7 @@ fn too_short(have: usize, need: usize, why: &str) -> ModelError {
     )
 }
 
+#[cfg(feature = "export")]
 stratus_plugin::export!(forecast: Naive);
 
 #[cfg(test)]

@@ -65,7 +65,7 @@ fn decode<M: Message + Default>(bytes: &[u8], what: &str) -> Result<M, ModelErro
 /// `describe` for a model built by `make`.
 ///
 /// # Safety
-/// As [`PluginApiV1::describe`](crate::abi::PluginApiV1::describe).
+/// As [`DescribeFn`](crate::abi::table::DescribeFn).
 pub unsafe fn describe(make: Constructor, out: *mut PluginBuf) -> i32 {
     // SAFETY: forwarded from the caller.
     unsafe { respond(out, || Ok(make().description().encode_to_vec())) }
@@ -74,7 +74,7 @@ pub unsafe fn describe(make: Constructor, out: *mut PluginBuf) -> i32 {
 /// `create` for a model built by `make`.
 ///
 /// # Safety
-/// As [`PluginApiV1::create`](crate::abi::PluginApiV1::create).
+/// As [`CreateFn`](crate::abi::table::CreateFn).
 pub unsafe fn create(
     make: Constructor,
     config: *const u8,
@@ -104,7 +104,7 @@ pub unsafe fn create(
 /// `invoke` on an instance made by [`create`].
 ///
 /// # Safety
-/// As [`PluginApiV1::invoke`](crate::abi::PluginApiV1::invoke).
+/// As [`InvokeFn`](crate::abi::table::InvokeFn).
 pub unsafe fn invoke(
     instance: *const c_void,
     request: *const u8,
@@ -133,7 +133,7 @@ pub unsafe fn invoke(
 /// `destroy` for an instance made by [`create`].
 ///
 /// # Safety
-/// As [`PluginApiV1::destroy`](crate::abi::PluginApiV1::destroy).
+/// As [`DestroyFn`](crate::abi::table::DestroyFn).
 pub unsafe fn destroy(instance: *mut c_void) {
     if instance.is_null() {
         return;
@@ -150,7 +150,7 @@ pub unsafe fn destroy(instance: *mut c_void) {
 /// `free_buf` for a buffer this library wrote.
 ///
 /// # Safety
-/// As [`PluginApiV1::free_buf`](crate::abi::PluginApiV1::free_buf).
+/// As [`FreeBufFn`](crate::abi::table::FreeBufFn).
 pub unsafe fn free_buf(buf: PluginBuf) {
     // SAFETY: the host returns only buffers written by this library, once.
     drop(unsafe { buf.into_vec() });
@@ -216,11 +216,11 @@ macro_rules! export {
                     abi_minor: ABI_MINOR,
                     table_size: ::std::mem::size_of::<PluginApiV1>(),
                 },
-                describe,
-                create,
-                invoke,
-                destroy,
-                free_buf,
+                describe: Some(describe),
+                create: Some(create),
+                invoke: Some(invoke),
+                destroy: Some(destroy),
+                free_buf: Some(free_buf),
             };
 
             /// The plugin's entry point: the v1 function table.

@@ -1,7 +1,7 @@
 //! Reading a validated forecast input, and building one (for a model's own
 //! tests, benchmarks and drivers, which call the model without a server).
 
-use crate::{ModelError, wire};
+use crate::{Cadence, ModelError, wire};
 
 /// The series' values, oldest first.
 pub fn history(input: &wire::ForecastInput) -> Vec<f64> {
@@ -26,33 +26,22 @@ pub fn require_positive(values: &[f64], reason: &str) -> Result<(), ModelError> 
 }
 
 /// A complete input as the server would send it: `values` as consecutive
-/// periods from 2000 at `periods_per_year`, levels 80 and 95, and every
-/// declared parameter at its default.
+/// periods from 2000 at `periods_per_year` (1, 4 or 12; anything else is
+/// taken as annual), levels 80 and 95, and every declared parameter at its
+/// default.
 pub fn forecast_input(
     values: &[f64],
     periods_per_year: u32,
     horizon: u32,
     params: &[wire::ParamSpec],
 ) -> wire::ForecastInput {
-    let per_year = periods_per_year.max(1) as usize;
-    let label = |i: usize| {
-        let (year, sub) = (2000 + i / per_year, i % per_year + 1);
-        match per_year {
-            1 => year.to_string(),
-            4 => format!("{year}-Q{sub}"),
-            _ => format!("{year}-{sub:02}"),
-        }
-    };
-    let frequency = match per_year {
-        1 => wire::Frequency::Annual,
-        4 => wire::Frequency::Quarterly,
-        _ => wire::Frequency::Monthly,
-    };
+    let cadence = Cadence::from_periods_per_year(periods_per_year).unwrap_or(Cadence::Annual);
+    let label = |i: usize| cadence.period(2000, i as i64).to_string();
     wire::ForecastInput {
         series: Some(wire::Series {
             name: "series".into(),
             unit: String::new(),
-            frequency: frequency as i32,
+            frequency: cadence.to_wire() as i32,
             observations: values
                 .iter()
                 .enumerate()
@@ -71,7 +60,7 @@ pub fn forecast_input(
         future_periods: (values.len()..values.len() + horizon as usize)
             .map(label)
             .collect(),
-        periods_per_year,
+        periods_per_year: cadence.periods_per_year(),
     }
 }
 

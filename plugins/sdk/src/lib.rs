@@ -13,23 +13,31 @@
 //! protobuf bytes of the [`wire`] messages; panics are caught at the boundary
 //! and returned as errors; buffers the plugin hands out are freed by the
 //! plugin's own `free_buf`. See ARCHITECTURE.md for the full contract.
+//!
+//! The boundary itself (table, wire messages, role names) lives in the
+//! `stratus-plugin-abi` crate, re-exported here as [`abi`] and [`wire`]; the
+//! server depends on that crate alone. Period labels, growth and the
+//! seasonality test come from `stratus-series`, which the server uses too, so
+//! a model reads labels and quotes growth exactly as the server does.
 
-pub mod abi;
 mod error;
 #[doc(hidden)]
 pub mod export;
-pub mod growth;
 pub mod input;
 mod model;
 pub mod output;
-pub mod seasonal;
+pub mod params;
 pub mod stats;
 
 pub use error::{ErrorCode, ModelError};
 pub use model::{ForecastModel, Model, RiskModel};
-
+/// The plugin boundary: the C table, entry symbol, versions and role names.
+pub use stratus_plugin_abi as abi;
 /// The messages that cross the plugin boundary (package `stratus.plugin.v1`).
-pub use stratus_proto::plugin::v1 as wire;
+pub use stratus_plugin_abi::wire;
+/// Period labels and frequencies, as the server writes and checks them.
+pub use stratus_series::period;
+pub use stratus_series::{Cadence, Period, growth, seasonal};
 
 /// Builds a [`wire::ParamSpec`]: a parameter or indicator a model declares.
 pub fn param(

@@ -16,8 +16,9 @@ pub trait ForecastModel: Send + Sync + 'static {
 
 /// A model that scores risk from indicators.
 ///
-/// Indicators are not range-checked by the server beyond being finite: the
-/// model knows their physical ranges and says which one is wrong.
+/// The server has already checked every indicator against the range the
+/// model declares for it (`inputs`) and refused undeclared ones; a model
+/// checks only what a range cannot say (relations between indicators).
 pub trait RiskModel: Send + Sync + 'static {
     /// Name, version, description, declared parameters and indicators.
     fn description(&self) -> wire::ModelDescription;

@@ -1,4 +1,5 @@
-//! Checks a model runs on its own answer before returning it.
+//! Building a model's answer: prediction intervals for each requested level,
+//! and the check a model runs on its own answer before returning it.
 //!
 //! A model's arithmetic can leave the range of `f64` on input the server
 //! accepts (every value is bounded, but a series that swings by a factor of
@@ -7,7 +8,45 @@
 //! the caller as `INVALID_ARGUMENT` saying what to change, not as a model
 //! failure counted against the model.
 
-use crate::{ModelError, wire};
+use crate::{ModelError, stats, wire};
+
+/// One interval per level, in the order given: `centre ± half_width(level)`,
+/// each bound then mapped through `back` (the identity for a model that
+/// works on the data's own scale, `f64::exp` for one that works on logs).
+pub fn intervals(
+    levels: &[f64],
+    centre: f64,
+    half_width: impl Fn(f64) -> f64,
+    back: impl Fn(f64) -> f64,
+) -> Vec<wire::Interval> {
+    levels
+        .iter()
+        .map(|&level| {
+            let half = half_width(level);
+            wire::Interval {
+                level,
+                lower: back(centre - half),
+                upper: back(centre + half),
+            }
+        })
+        .collect()
+}
+
+/// Normal intervals: `mean ± z(level) · sd`.
+pub fn normal_intervals(levels: &[f64], mean: f64, sd: f64) -> Vec<wire::Interval> {
+    intervals(levels, mean, |level| stats::central_z(level) * sd, |x| x)
+}
+
+/// Log-normal intervals around `median`: `median · exp(± z(level) · log_sd)`,
+/// for a model whose errors are relative (they never cross zero).
+pub fn log_normal_intervals(levels: &[f64], median: f64, log_sd: f64) -> Vec<wire::Interval> {
+    intervals(
+        levels,
+        median.ln(),
+        |level| stats::central_z(level) * log_sd,
+        f64::exp,
+    )
+}
 
 /// `Ok` if every mean and interval bound in `output` is finite; otherwise an
 /// invalid-argument error on `series.observations` naming the step and level
@@ -53,6 +92,19 @@ fn out_of_range(what: String) -> ModelError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn intervals_follow_the_levels_and_nest() {
+        let normal = normal_intervals(&[80.0, 95.0], 100.0, 10.0);
+        assert_eq!(normal[0].level, 80.0);
+        assert!((normal[1].upper - 119.599_64).abs() < 1e-3);
+        assert!((normal[1].lower - 80.400_36).abs() < 1e-3);
+        assert!(normal[1].lower < normal[0].lower && normal[0].upper < normal[1].upper);
+
+        let relative = log_normal_intervals(&[95.0], 100.0, 0.1);
+        assert!((relative[0].upper - 100.0 * (1.959_964f64 * 0.1).exp()).abs() < 1e-3);
+        assert!((relative[0].lower * relative[0].upper - 100.0 * 100.0).abs() < 1e-6);
+    }
 
     fn point(mean: f64, upper: f64) -> wire::ForecastPoint {
         wire::ForecastPoint {

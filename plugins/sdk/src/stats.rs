@@ -10,14 +10,7 @@ pub fn central_z(level: f64) -> f64 {
     Normal::standard().inverse_cdf(p)
 }
 
-/// The arithmetic mean; NaN for no values.
-pub fn mean(values: &[f64]) -> f64 {
-    if values.is_empty() {
-        f64::NAN
-    } else {
-        values.iter().sum::<f64>() / values.len() as f64
-    }
-}
+pub use stratus_series::mean;
 
 /// The Student-t quantile for a central `level` percent interval with
 /// `dof` degrees of freedom: wider than [`central_z`] for short series,

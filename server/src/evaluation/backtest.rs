@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use stratus_plugin::wire;
+use stratus_plugin_abi::wire;
 use stratus_proto::v1::{
     BacktestRequest, BacktestResponse, Ensemble, ForecastPoint, ForecastRequest, LevelCoverage,
     ModelInfo, ModelKind, ModelRef, ModelScore, OriginResult, Series, backtest_request,
@@ -19,10 +19,10 @@ use crate::deadline::Budget;
 use crate::error::{ApiError, FieldViolation, Violations};
 use crate::limits::shown;
 use crate::model_info::{self, Detail};
-use crate::period::Cadence;
 use crate::plugin::LoadedModel;
 use crate::service::AppState;
-use crate::validate::{self, Context};
+use crate::validate;
+use stratus_series::Cadence;
 
 /// The interval level MSIS is computed at, and its alpha.
 const MSIS_LEVEL: f64 = 95.0;
@@ -48,7 +48,7 @@ pub struct Plan {
 /// series must be long enough for every origin to train on more than a
 /// year), levels and params (each param declared by a requested model and
 /// in its range).
-pub fn plan(request: BacktestRequest, ctx: Context<'_>) -> Result<Plan, ApiError> {
+pub fn plan(request: BacktestRequest, ctx: &AppState) -> Result<Plan, ApiError> {
     let limits = ctx.limits;
     let BacktestRequest {
         models,
@@ -114,18 +114,10 @@ pub fn plan(request: BacktestRequest, ctx: Context<'_>) -> Result<Plan, ApiError
     for (i, model) in models.iter().enumerate() {
         validate::string_within(&model.name, limits, || format!("models[{i}].name"))?;
         validate::string_within(&model.version, limits, || format!("models[{i}].version"))?;
-        let loaded =
-            ctx.registry
-                .resolve(&model.name, &model.version)
-                .map_err(|error| match error {
-                    ApiError::InvalidArgument(_) => {
-                        ApiError::invalid(format!("models[{i}].name"), "is required")
-                    }
-                    ApiError::NotFound(message) => {
-                        ApiError::NotFound(format!("models[{i}]: {message}"))
-                    }
-                    other => other,
-                })?;
+        let loaded = ctx
+            .registry
+            .resolve(&model.name, &model.version)
+            .map_err(|error| error.at(&format!("models[{i}]")))?;
         if loaded.kind() != wire::ModelKind::Forecast {
             return Err(ApiError::FailedPrecondition(format!(
                 "models[{i}].name: '{}' is a risk model; a backtest scores forecast models",
@@ -139,16 +131,7 @@ pub fn plan(request: BacktestRequest, ctx: Context<'_>) -> Result<Plan, ApiError
         Some(backtest_request::Source::Series(series)) => series,
         Some(backtest_request::Source::Dataset(name)) => {
             validate::string_within(&name, limits, || "dataset".into())?;
-            ctx.datasets
-                .get(&name)
-                .and_then(|d| d.series.clone())
-                .ok_or_else(|| {
-                    ApiError::NotFound(format!(
-                        "dataset: no dataset '{}' (available: {})",
-                        shown(&name),
-                        ctx.datasets.names().join(", ")
-                    ))
-                })?
+            crate::service::dataset_series(ctx, &name, "dataset")?
         }
         None => {
             return Err(ApiError::invalid(
@@ -185,11 +168,11 @@ pub fn plan(request: BacktestRequest, ctx: Context<'_>) -> Result<Plan, ApiError
     }
 
     let mut violations = Violations::new(limits.max_violations);
-    let checked = validate::check_series(&series, "", "series", limits, &mut violations)?;
+    let shape = validate::check_series(&series, "series", limits, &mut violations)?;
     if horizon == 0 {
         violations.push(FieldViolation::new("horizon", "must be at least 1"));
     }
-    let levels = validate::check_levels(&levels, "", "levels", &mut violations);
+    let levels = validate::check_levels(&levels, "levels", &mut violations);
     for (name, value) in validate::sorted(&params) {
         let field = format!("params[{}]", shown(name));
         let declaring: Vec<&wire::ParamSpec> = declaring_models
@@ -212,12 +195,7 @@ pub fn plan(request: BacktestRequest, ctx: Context<'_>) -> Result<Plan, ApiError
             format!("{interval_method} is not an interval method"),
         ));
     }
-    violations.into_result()?;
-    let Some((cadence, _)) = checked else {
-        return Err(ApiError::Internal(
-            "series passed validation without a cadence".into(),
-        ));
-    };
+    let cadence = violations.finish(shape)?.cadence;
 
     // Every origin must train on more than a year, so MASE has a scale.
     let n = series.observations.len();
@@ -409,7 +387,7 @@ async fn run_plan(
 /// The params of `params` that `specs` declares.
 pub(crate) fn declared(
     params: &HashMap<String, f64>,
-    specs: &[stratus_plugin::wire::ParamSpec],
+    specs: &[stratus_plugin_abi::wire::ParamSpec],
 ) -> HashMap<String, f64> {
     params
         .iter()

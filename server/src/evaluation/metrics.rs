@@ -76,7 +76,7 @@ pub fn coverage(actuals: &[f64], bounds: &[(f64, f64)]) -> f64 {
     mean(&inside)
 }
 
-pub use stratus_plugin::stats::mean;
+pub use stratus_series::mean;
 
 #[cfg(test)]
 mod tests {

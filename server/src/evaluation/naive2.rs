@@ -1,10 +1,10 @@
 //! Naive2, the M4 competition's benchmark: the last value carried forward on
 //! the seasonally adjusted series, re-seasonalised. Seasonality (M4's 90%
 //! autocorrelation test, classical multiplicative indices) comes from
-//! `stratus_plugin::seasonal`, which models share; annual series, and series
+//! `stratus_series::seasonal`, which models share; annual series, and series
 //! too short to test (under three years), are forecast by plain naive.
 
-use stratus_plugin::seasonal;
+use stratus_series::seasonal;
 
 /// Forecasts `horizon` steps after `train` (observed `m` times a year).
 pub fn forecast(train: &[f64], m: usize, horizon: usize) -> Vec<f64> {

@@ -1,10 +1,11 @@
 //! Loading one plugin library and calling through its C table safely.
 //!
 //! This is the only module that touches the plugin ABI from the host side.
-//! It upholds the contract in `stratus_plugin::abi`: it reads the header
-//! before the table, lends request bytes only for the duration of a call,
-//! copies every buffer the plugin returns and hands it back to the plugin's
-//! own `free_buf`, and never unloads a library (so the `'static` table and
+//! It upholds the contract in `stratus_plugin_abi::table`: it reads the
+//! header before the table, refuses a table with a null slot (naming it),
+//! lends request bytes only for the duration of a call, decodes every buffer
+//! the plugin returns in place (after checking its length) and then hands it
+//! back to the plugin's own `free_buf`, and never unloads a library (so the
 //! function pointers stay valid for the life of the process).
 //!
 //! It also decides which bytes get loaded: a file in the plugin folder is
@@ -24,10 +25,11 @@ use std::time::Duration;
 
 use prost::Message;
 use sha2::{Digest, Sha256};
-use stratus_plugin::abi::{
+use stratus_plugin_abi::table::{CreateFn, DescribeFn, DestroyFn, FreeBufFn, InvokeFn};
+use stratus_plugin_abi::wire;
+use stratus_plugin_abi::{
     ABI_MAJOR, AbiHeader, ENTRY_SYMBOL, EntryPoint, PluginApiV1, PluginBuf, STATUS_OK,
 };
-use stratus_plugin::wire;
 
 use super::elf::{self, ElfError};
 use super::watchdog::{self, Stopped};
@@ -65,6 +67,11 @@ pub enum LoadError {
     /// The header names another major version, or the table is too small.
     #[error("{0}")]
     AbiMismatch(String),
+    /// A slot of the table is null: calling it would be undefined behaviour.
+    #[error(
+        "the plugin's table has a null `{0}` slot; every slot of the v1 table must point to a function (see plugins/abi/include/stratus_plugin.h)"
+    )]
+    NullSlot(&'static str),
     /// `describe` or `create` failed, or the description is unusable.
     #[error("failed its self-check: {0}")]
     SelfCheck(String),
@@ -199,11 +206,23 @@ struct Mapped {
     _descriptor: File,
 }
 
+/// The plugin's functions, every slot checked non-null at load. Copied out
+/// of the plugin's table so no call site can meet a null pointer; valid for
+/// the life of the process because the library is never unloaded.
+#[derive(Debug, Clone, Copy)]
+struct Table {
+    describe: DescribeFn,
+    create: CreateFn,
+    invoke: InvokeFn,
+    destroy: DestroyFn,
+    free_buf: FreeBufFn,
+}
+
 /// A mapped library that passed the ABI and self-description checks. Cheap
 /// to clone: the mapping is never released, so the table stays valid.
 #[derive(Debug, Clone)]
 pub struct OpenedLibrary {
-    api: &'static PluginApiV1,
+    api: Table,
     /// What the model says about itself.
     pub description: wire::ModelDescription,
     /// "major.minor" from the table header.
@@ -266,8 +285,8 @@ fn map(
     }));
 
     progress.enter("the stratus_plugin_v1 entry point");
-    let api = entry_table(&mapped.library)?;
-    let abi_version = format!("{}.{}", api.header.abi_major, api.header.abi_minor);
+    let (header, api) = entry_table(&mapped.library)?;
+    let abi_version = format!("{}.{}", header.abi_major, header.abi_minor);
     progress.enter("describe");
     let description = describe(api)?;
     check_description(&description)?;
@@ -278,7 +297,7 @@ fn map(
     })
 }
 
-fn entry_table(library: &'static libloading::Library) -> Result<&'static PluginApiV1, LoadError> {
+fn entry_table(library: &'static libloading::Library) -> Result<(AbiHeader, Table), LoadError> {
     // SAFETY: `EntryPoint` is the documented signature of the v1 entry symbol.
     let entry =
         unsafe { library.get::<EntryPoint>(ENTRY_SYMBOL) }.map_err(|_| no_entry_point(library))?;
@@ -308,7 +327,27 @@ fn entry_table(library: &'static libloading::Library) -> Result<&'static PluginA
     }
     // SAFETY: same major and at least our size, so the layout we know is a
     // prefix of the plugin's table; it is static in a library never unloaded.
-    Ok(unsafe { &*table })
+    let table: &PluginApiV1 = unsafe { &*table };
+    let (Some(describe), Some(create), Some(invoke), Some(destroy), Some(free_buf)) = (
+        table.describe,
+        table.create,
+        table.invoke,
+        table.destroy,
+        table.free_buf,
+    ) else {
+        let slot = table.first_null_slot().unwrap_or("unknown");
+        return Err(LoadError::NullSlot(slot));
+    };
+    Ok((
+        header,
+        Table {
+            describe,
+            create,
+            invoke,
+            destroy,
+            free_buf,
+        },
+    ))
 }
 
 fn no_entry_point(library: &libloading::Library) -> LoadError {
@@ -324,7 +363,7 @@ fn no_entry_point(library: &libloading::Library) -> LoadError {
     LoadError::NoEntryPoint("the library exports no stratus_plugin_v1 entry point; is it a Stratus plugin (stratus_plugin::export!)?".into())
 }
 
-fn describe(api: &'static PluginApiV1) -> Result<wire::ModelDescription, LoadError> {
+fn describe(api: Table) -> Result<wire::ModelDescription, LoadError> {
     let mut out = PluginBuf::empty();
     // SAFETY: `out` is a valid, writable PluginBuf for the call.
     let status = unsafe { (api.describe)(&mut out) };
@@ -385,7 +424,7 @@ fn check_description(description: &wire::ModelDescription) -> Result<(), LoadErr
     Ok(())
 }
 
-fn create(api: &'static PluginApiV1) -> Result<PluginInstance, LoadError> {
+fn create(api: Table) -> Result<PluginInstance, LoadError> {
     let config = wire::PluginConfig::default().encode_to_vec();
     let mut handle: *mut c_void = std::ptr::null_mut();
     let mut error = PluginBuf::empty();
@@ -405,15 +444,19 @@ fn create(api: &'static PluginApiV1) -> Result<PluginInstance, LoadError> {
 }
 
 /// Copies a plugin-owned buffer and gives it back to the plugin to free.
-fn take(api: &'static PluginApiV1, buf: PluginBuf) -> Result<Vec<u8>, String> {
+fn take(api: Table, buf: PluginBuf) -> Result<Vec<u8>, String> {
     read_and_free(api, buf, <[u8]>::to_vec)
 }
 
 /// Lets `read` look at a plugin-owned buffer, then gives the buffer back to
 /// the plugin to free. Decoding straight from the plugin's bytes saves a copy
 /// per call on the hot path.
+///
+/// A buffer whose `len` no slice can have (above `isize::MAX`) is refused
+/// and, since its fields cannot be trusted, not handed to `free_buf`: leaking
+/// it is safer than letting the plugin free a pointer it garbled.
 fn read_and_free<T>(
-    api: &'static PluginApiV1,
+    api: Table,
     buf: PluginBuf,
     read: impl FnOnce(&[u8]) -> T,
 ) -> Result<T, String> {
@@ -423,9 +466,16 @@ fn read_and_free<T>(
         }
         return Ok(read(&[]));
     }
-    // SAFETY: the plugin wrote `len` readable bytes at `ptr` and keeps them
-    // alive until we call `free_buf`, which happens only after `read` is done
-    // with the slice (it cannot keep it: the borrow ends with the call).
+    if buf.len > isize::MAX as usize {
+        return Err(format!(
+            "returned a buffer of length {}, above isize::MAX",
+            buf.len
+        ));
+    }
+    // SAFETY: the plugin wrote `len` (checked ≤ isize::MAX) readable bytes at
+    // the non-null `ptr` and keeps them alive until we call `free_buf`, which
+    // happens only after `read` is done with the slice (it cannot keep it:
+    // the borrow ends with the call).
     let result = read(unsafe { std::slice::from_raw_parts(buf.ptr, buf.len) });
     // SAFETY: `buf` was written by this plugin and is returned exactly once.
     unsafe { (api.free_buf)(buf) };
@@ -443,7 +493,7 @@ fn plugin_error(bytes: &[u8]) -> wire::PluginError {
 /// A live instance made by a plugin's `create`; destroyed on drop.
 #[derive(Debug)]
 pub struct PluginInstance {
-    api: &'static PluginApiV1,
+    api: Table,
     handle: NonNull<c_void>,
 }
 
@@ -475,7 +525,7 @@ impl PluginInstance {
                     "returned bytes that do not decode as a response: {e}"
                 ))
             }),
-            stratus_plugin::abi::STATUS_ERROR => match wire::PluginError::decode(bytes) {
+            stratus_plugin_abi::STATUS_ERROR => match wire::PluginError::decode(bytes) {
                 Ok(error) => Err(CallError::Plugin(error)),
                 Err(e) => Err(CallError::Garbage(format!(
                     "returned an error that does not decode: {e}"

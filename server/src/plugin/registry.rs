@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::SystemTime;
 
-use stratus_plugin::wire;
+use stratus_plugin_abi::wire;
 
 use super::library::{
     self, CallError, LoadError, OpenedLibrary, PluginInstance, PrivateCopies, PrivateCopy,
@@ -119,6 +119,55 @@ impl LoadedModel {
     fn note(&self, message: String) {
         if let Ok(mut last) = self.last_error.lock() {
             *last = message;
+        }
+    }
+}
+
+/// Why a model reference names nothing that is served. The caller's name and
+/// version are kept shortened (see [`shown`]), so messages stay small.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    /// No name was given.
+    #[error("name: is required; ListModels shows what is loaded")]
+    NoName,
+    /// No model of that name is loaded.
+    #[error("name: no model '{name}' is loaded (loaded: {loaded})")]
+    UnknownModel {
+        /// The name asked for.
+        name: String,
+        /// The names that are loaded, comma-separated, or "none".
+        loaded: String,
+    },
+    /// The model's versions are all gone (a snapshot never holds an empty
+    /// list, but a reference must not panic if one did).
+    #[error("name: no version of '{name}' is loaded")]
+    NoVersion {
+        /// The name asked for.
+        name: String,
+    },
+    /// The model is loaded, but not at that version.
+    #[error("version: '{name}' has no version '{version}' loaded (loaded: {loaded})")]
+    UnknownVersion {
+        /// The name asked for.
+        name: String,
+        /// The version asked for.
+        version: String,
+        /// The versions that are loaded, comma-separated.
+        loaded: String,
+    },
+}
+
+impl ResolveError {
+    /// The API error for a reference at field path `at` (e.g. `model`, or
+    /// `models[2]` in a backtest): a missing name is an invalid argument,
+    /// anything else not found.
+    pub fn at(self, at: &str) -> ApiError {
+        match self {
+            Self::NoName => ApiError::invalid(
+                format!("{at}.name"),
+                "is required; ListModels shows what is loaded",
+            ),
+            other => ApiError::NotFound(format!("{at}.{other}")),
         }
     }
 }
@@ -382,47 +431,42 @@ impl PluginRegistry {
     }
 
     /// The model `name` at `version` (empty: the newest).
-    pub fn resolve(&self, name: &str, version: &str) -> Result<Arc<LoadedModel>, ApiError> {
-        // Both are the caller's: messages show at most a prefix of them.
-        let (name_shown, version_shown) = (shown(name), shown(version));
+    pub fn resolve(&self, name: &str, version: &str) -> Result<Arc<LoadedModel>, ResolveError> {
         if name.is_empty() {
-            return Err(ApiError::invalid(
-                "model.name",
-                "is required; ListModels shows what is loaded",
-            ));
+            return Err(ResolveError::NoName);
         }
         let snapshot = self.snapshot();
         let Some(versions) = snapshot.models.get(name) else {
             let known: Vec<&str> = snapshot.models.keys().map(String::as_str).collect();
-            return Err(ApiError::NotFound(format!(
-                "model.name: no model '{name_shown}' is loaded (loaded: {})",
-                if known.is_empty() {
+            return Err(ResolveError::UnknownModel {
+                name: shown(name).into_owned(),
+                loaded: if known.is_empty() {
                     "none".to_owned()
                 } else {
                     known.join(", ")
-                }
-            )));
+                },
+            });
         };
         if version.is_empty() {
-            return versions.first().cloned().ok_or_else(|| {
-                ApiError::NotFound(format!(
-                    "model.name: no version of '{name_shown}' is loaded"
-                ))
-            });
+            return versions
+                .first()
+                .cloned()
+                .ok_or_else(|| ResolveError::NoVersion {
+                    name: shown(name).into_owned(),
+                });
         }
         versions
             .iter()
             .find(|m| m.description.version == version)
             .cloned()
-            .ok_or_else(|| {
-                let known: Vec<&str> = versions
+            .ok_or_else(|| ResolveError::UnknownVersion {
+                name: shown(name).into_owned(),
+                version: shown(version).into_owned(),
+                loaded: versions
                     .iter()
                     .map(|m| m.description.version.as_str())
-                    .collect();
-                ApiError::NotFound(format!(
-                    "model.version: '{name_shown}' has no version '{version_shown}' loaded (loaded: {})",
-                    known.join(", ")
-                ))
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })
     }
 }

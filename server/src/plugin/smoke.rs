@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use prost::Message;
-use stratus_plugin::wire;
+use stratus_plugin_abi::wire;
 
 use super::library::{CallError, PluginInstance};
 use super::watchdog::{self, Stopped};

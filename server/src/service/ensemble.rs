@@ -17,7 +17,7 @@ use super::forecast::run_model;
 use crate::deadline::Budget;
 use crate::error::{ApiError, FieldViolation};
 use crate::evaluation::backtest;
-use crate::period::Cadence;
+use stratus_series::Cadence;
 
 /// Origins of the backtest that weighs `COMBINATION_BACKTEST_WEIGHTED`.
 const WEIGHTING_ORIGINS: u32 = 3;
@@ -78,7 +78,7 @@ pub(crate) async fn run(
         let model = state
             .registry
             .resolve(&member.name, &member.version)
-            .map_err(|e| e.in_context(&context))?;
+            .map_err(|e| e.at(&context))?;
         let params =
             crate::evaluation::backtest::declared(&request.params, &model.description.params);
         declared_somewhere.extend(params.keys().cloned());
@@ -247,7 +247,7 @@ async fn backtest_weights(
             interval_method: 0,
             ensembles: Vec::new(),
         };
-        match backtest::plan(trial, state.context()) {
+        match backtest::plan(trial, state) {
             Ok(plan) => {
                 let answer = backtest::run(state, plan, budget)
                     .await
@@ -302,7 +302,7 @@ fn year_on_year(state: &AppState, request: &ForecastRequest, points: &mut [Forec
         .and_then(|p| Cadence::infer(&p.period))
         .map_or(1, |c| c.periods_per_year() as usize);
     let means: Vec<f64> = points.iter().map(|p| p.mean).collect();
-    let growth = stratus_plugin::growth::year_on_year(&history, &means, per_year);
+    let growth = stratus_series::growth::year_on_year(&history, &means, per_year);
     for (point, growth) in points.iter_mut().zip(growth) {
         point.growth = growth;
     }

@@ -37,7 +37,7 @@ async fn run(
     request: BacktestRequest,
     budget: Budget,
 ) -> Result<BacktestResponse, ApiError> {
-    let plan = backtest::plan(request, state.context())?;
+    let plan = backtest::plan(request, state)?;
     backtest::run(state, plan, budget).await
 }
 

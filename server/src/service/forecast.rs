@@ -4,15 +4,15 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures::{Stream, StreamExt, future};
-use prost::Message;
-use stratus_plugin::wire;
+use stratus_plugin_abi::calls::encode_forecast_call;
+use stratus_plugin_abi::wire;
 use stratus_proto::v1::forecast_service_server::ForecastService;
 use stratus_proto::v1::{
-    ForecastPoint, ForecastRequest, ForecastResponse, Interval, IntervalMethod, Scenario,
+    ForecastPoint, ForecastRequest, ForecastResponse, IntervalMethod, Scenario,
 };
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{AppState, invoke, offload};
+use super::{AppState, invoke, offload, resolve};
 use crate::deadline::Budget;
 use crate::error::ApiError;
 use crate::model_info::{self, Detail};
@@ -56,26 +56,16 @@ struct Prepared {
     request_id: String,
 }
 
-/// Validates a request and encodes the model's input. Encoding happens here,
-/// on the async worker, so the parts the response needs back (period labels,
-/// levels, series name) move out of the input afterwards instead of being
-/// copied.
+/// Resolves and validates a request and encodes the model's input. Encoding
+/// happens here, on the async worker, from a borrowed input, so the parts
+/// the response needs back (period labels, levels, series name) move out of
+/// it afterwards instead of being copied.
 fn prepare(state: &AppState, request: ForecastRequest, prefix: &str) -> Result<Prepared, ApiError> {
-    let validate::ValidForecast {
-        model,
-        input,
-        request_id,
-    } = validate::forecast(request, state.context(), prefix)?;
-    let mut call = wire::InvokeRequest {
-        call: Some(wire::invoke_request::Call::Forecast(input)),
-    };
-    let encoded = call.encode_to_vec();
-    let Some(wire::invoke_request::Call::Forecast(input)) = call.call.take() else {
-        return Err(ApiError::Internal("the forecast input vanished".into()));
-    };
+    let (model, validate::ValidForecast { input, request_id }) =
+        resolve::forecast(state, request, prefix)?;
     Ok(Prepared {
         model,
-        call: encoded,
+        call: encode_forecast_call(&input),
         series_name: input.series.map(|s| s.name).unwrap_or_default(),
         periods: input.future_periods,
         levels: input.levels,
@@ -131,13 +121,9 @@ pub(crate) async fn run_model(
             .await
             .map_err(|error| match error {
                 // A model's refusal names a field of the forecast; nested in a
-                // risk request that is `demand.<field>`.
-                ApiError::InvalidArgument(mut violations) if !prefix.is_empty() => {
-                    for v in &mut violations {
-                        v.field.insert_str(0, prefix);
-                    }
-                    ApiError::InvalidArgument(violations)
-                }
+                // risk request that is `demand.<field>`. (Its other messages
+                // name the model, not a field: they stay as they are.)
+                invalid @ ApiError::InvalidArgument(_) => invalid.within(prefix),
                 other => other,
             })?;
     finish(prepared, response)
@@ -181,20 +167,7 @@ fn finish(
         points
             .into_iter()
             .zip(periods)
-            .map(|(p, period)| ForecastPoint {
-                period,
-                mean: p.mean,
-                growth: p.growth,
-                intervals: p
-                    .intervals
-                    .into_iter()
-                    .map(|i| Interval {
-                        level: i.level,
-                        lower: i.lower,
-                        upper: i.upper,
-                    })
-                    .collect(),
-            })
+            .map(|(point, period)| ForecastPoint::from_wire(point, period))
             .collect()
     };
     Ok(ForecastResponse {

@@ -7,6 +7,7 @@ mod ensemble;
 mod evaluation;
 mod forecast;
 mod model;
+mod resolve;
 mod risk;
 
 use std::sync::Arc;
@@ -17,14 +18,14 @@ pub use forecast::{ForecastApi, answer_problem};
 pub use model::ModelApi;
 pub use risk::RiskApi;
 
-use stratus_plugin::wire;
+use stratus_plugin_abi::wire;
 
 use crate::dataset::DatasetCatalog;
 use crate::deadline::Budget;
 use crate::error::ApiError;
 use crate::model_pool::CallStatus;
 use crate::plugin::{LoadedModel, PluginRegistry};
-use crate::validate::{Context, Limits};
+use crate::validate::Limits;
 
 /// What every service shares: the models, the datasets and the limits.
 #[derive(Debug)]
@@ -57,9 +58,11 @@ pub(crate) async fn forecast_run(
 }
 
 pub(crate) use forecast::with_request_id;
+pub(crate) use resolve::dataset as dataset_series;
 
 /// The history a forecast request names: its inline series, or the dataset
-/// (empty if neither resolves; callers use it after validation passed).
+/// (empty if neither resolves; callers use it after validation passed, for
+/// what the model's input does not carry back, such as an ensemble's history).
 pub(crate) fn request_series(
     state: &AppState,
     request: &stratus_proto::v1::ForecastRequest,
@@ -123,16 +126,6 @@ pub(crate) async fn run_bounded<T>(
     use futures::StreamExt;
     let width = state.models.threads().max(2);
     futures::stream::iter(calls).buffered(width).collect().await
-}
-
-impl AppState {
-    pub(crate) fn context(&self) -> Context<'_> {
-        Context {
-            registry: &self.registry,
-            datasets: &self.datasets,
-            limits: self.limits,
-        }
-    }
 }
 
 /// Why model work gave no result.

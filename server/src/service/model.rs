@@ -60,7 +60,11 @@ impl ModelService for ModelApi {
     ) -> Result<Response<ModelInfo>, Status> {
         let model = request.into_inner().model.unwrap_or_default();
         observe("GetModel", &model.name, async {
-            let loaded = self.state.registry.resolve(&model.name, &model.version)?;
+            let loaded = self
+                .state
+                .registry
+                .resolve(&model.name, &model.version)
+                .map_err(|e| e.at("model"))?;
             Ok(model_info::loaded(&loaded, Detail::Full))
         })
         .await

@@ -2,22 +2,20 @@
 
 use std::sync::Arc;
 
-use prost::Message;
-use stratus_plugin::wire;
+use stratus_plugin_abi::calls::encode_risk_call;
+use stratus_plugin_abi::roles::DEMAND_FORECAST_SERIES;
+use stratus_plugin_abi::wire;
+use stratus_proto::mapping::band_to_api;
 use stratus_proto::v1::risk_service_server::RiskService;
-use stratus_proto::v1::{Factor, RiskBand, RiskRequest, RiskResponse};
+use stratus_proto::v1::{RiskBand, RiskRequest, RiskResponse};
+use stratus_series::Cadence;
 use tonic::{Request, Response, Status};
 
-use super::{AppState, forecast, invoke};
+use super::{AppState, forecast, invoke, resolve};
 use crate::deadline::Budget;
 use crate::error::ApiError;
 use crate::model_info::{self, Detail};
-use crate::period::Cadence;
 use crate::telemetry::observe;
-use crate::validate;
-
-/// The series name under which a composed demand forecast reaches the model.
-pub const DEMAND_FORECAST_SERIES: &str = "demand_forecast";
 
 /// The `RiskService` implementation.
 #[derive(Debug, Clone)]
@@ -37,7 +35,7 @@ async fn run(
     request: RiskRequest,
     budget: Budget,
 ) -> Result<RiskResponse, ApiError> {
-    let mut valid = validate::risk(&request, state.context())?;
+    let (model, mut input) = resolve::risk(state, &request)?;
     let mut notes = Vec::new();
     if let Some(demand) = request.demand.clone() {
         // Any forecast model can feed any risk model: the forecast path
@@ -50,46 +48,26 @@ async fn run(
         ));
         // The forecast's own period labels say its frequency; no need to
         // resolve the demand request's source a second time.
+        // (They are the server's own labels, so inference is exact.)
         let frequency = forecast
             .points
             .first()
             .and_then(|p| Cadence::infer(&p.period))
-            .map_or(0, |c| c.to_api() as i32);
-        valid.input.series.insert(
+            .map_or(wire::Frequency::Unspecified, Cadence::to_wire);
+        input.series.insert(
             DEMAND_FORECAST_SERIES.to_owned(),
-            wire::Series {
-                name: forecast.series_name.clone(),
-                unit: String::new(),
-                frequency,
-                observations: forecast
-                    .points
-                    .iter()
-                    .map(|p| wire::Observation {
-                        period: p.period.clone(),
-                        value: p.mean,
-                    })
-                    .collect(),
-            },
+            forecast.path_as_wire_series(frequency),
         );
     }
 
-    let response = invoke(
-        state,
-        &valid.model,
-        wire::InvokeRequest {
-            call: Some(wire::invoke_request::Call::Risk(valid.input)),
-        }
-        .encode_to_vec(),
-        budget,
-    )
-    .await?;
+    let response = invoke(state, &model, encode_risk_call(&input), budget).await?;
     let Some(wire::invoke_response::Result::Risk(output)) = response.result else {
-        return Err(valid.model.failed(format!(
+        return Err(model.failed(format!(
             "model '{}' answered a risk call with something else",
-            valid.model.description.name
+            model.description.name
         )));
     };
-    let band = RiskBand::try_from(output.band).unwrap_or(RiskBand::Unspecified);
+    let band = band_to_api(output.band);
     let sane = output.score.is_finite()
         && (0.0..=100.0).contains(&output.score)
         && band != RiskBand::Unspecified
@@ -98,27 +76,18 @@ async fn run(
             .iter()
             .all(|f| f.value.is_finite() && f.contribution.is_finite());
     if !sane {
-        return Err(valid.model.failed(format!(
+        return Err(model.failed(format!(
             "model '{}' returned a score outside 0-100, no band, or non-finite factors",
-            valid.model.description.name
+            model.description.name
         )));
     }
     notes.extend(output.notes);
     Ok(RiskResponse {
-        model: Some(model_info::loaded(&valid.model, Detail::Identity)),
+        model: Some(model_info::loaded(&model, Detail::Identity)),
         subject: request.subject,
         score: output.score,
         band: band as i32,
-        factors: output
-            .factors
-            .into_iter()
-            .map(|f| Factor {
-                indicator: f.indicator,
-                value: f.value,
-                contribution: f.contribution,
-                explanation: f.explanation,
-            })
-            .collect(),
+        factors: output.factors.into_iter().map(Into::into).collect(),
         notes,
     })
 }

@@ -60,7 +60,7 @@ fn acf(data: &[f64], lag: usize) -> f64 {
     numerator / denominator
 }
 
-use crate::stats::mean;
+use crate::mean;
 
 #[cfg(test)]
 mod tests {

@@ -1,11 +1,15 @@
-//! Period labels ("2024", "2024-Q3", "2024-07") and their arithmetic.
+//! Frequencies and period labels ("2024", "2024-Q3", "2024-07"), and their
+//! arithmetic.
 //!
 //! A period is stored as a count of periods since year 0, so "consecutive"
-//! is `b == a + 1` and the labels after a series are simple to generate.
+//! is `b == a + 1` and the labels after a series are simple to generate. The
+//! server parses every label a caller sends with [`Cadence::parse`] and writes
+//! the labels a model receives with [`Period`]'s `Display`, so a model that
+//! parses them back with the same type can rely on the format.
 
 use std::fmt;
 
-use stratus_proto::v1::Frequency;
+use stratus_plugin_abi::wire::Frequency;
 
 /// How often a series is observed, with the API's unspecified value excluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -19,22 +23,29 @@ pub enum Cadence {
 }
 
 impl Cadence {
-    /// From the API enum; `None` for unspecified or unknown values.
-    pub fn from_api(frequency: i32) -> Option<Self> {
-        match Frequency::try_from(frequency).ok()? {
-            Frequency::Annual => Some(Self::Annual),
-            Frequency::Quarterly => Some(Self::Quarterly),
-            Frequency::Monthly => Some(Self::Monthly),
-            Frequency::Unspecified => None,
-        }
+    /// From the plugin wire enum's number (a `Series.frequency` field);
+    /// `None` for unspecified or unknown values.
+    pub fn from_wire(frequency: i32) -> Option<Self> {
+        Self::try_from(Frequency::try_from(frequency).ok()?).ok()
     }
 
-    /// The API enum value.
-    pub fn to_api(self) -> Frequency {
+    /// The plugin wire enum value.
+    pub fn to_wire(self) -> Frequency {
         match self {
             Self::Annual => Frequency::Annual,
             Self::Quarterly => Frequency::Quarterly,
             Self::Monthly => Frequency::Monthly,
+        }
+    }
+
+    /// From a count of periods per year (a `ForecastInput.periods_per_year`):
+    /// 1, 4 or 12, `None` otherwise.
+    pub fn from_periods_per_year(periods: u32) -> Option<Self> {
+        match periods {
+            1 => Some(Self::Annual),
+            4 => Some(Self::Quarterly),
+            12 => Some(Self::Monthly),
+            _ => None,
         }
     }
 
@@ -44,6 +55,14 @@ impl Cadence {
             Self::Annual => 1,
             Self::Quarterly => 4,
             Self::Monthly => 12,
+        }
+    }
+
+    /// The period `index` periods after the first one of `year`.
+    pub fn period(self, year: i64, index: i64) -> Period {
+        Period {
+            cadence: self,
+            index: year * i64::from(self.periods_per_year()) + index,
         }
     }
 
@@ -94,6 +113,20 @@ impl Cadence {
     }
 }
 
+impl TryFrom<Frequency> for Cadence {
+    /// `FREQUENCY_UNSPECIFIED` names no cadence.
+    type Error = ();
+
+    fn try_from(frequency: Frequency) -> Result<Self, ()> {
+        match frequency {
+            Frequency::Annual => Ok(Self::Annual),
+            Frequency::Quarterly => Ok(Self::Quarterly),
+            Frequency::Monthly => Ok(Self::Monthly),
+            Frequency::Unspecified => Err(()),
+        }
+    }
+}
+
 impl fmt::Display for Cadence {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -123,6 +156,18 @@ impl Period {
     /// Whether `next` directly follows `self`.
     pub fn is_followed_by(self, next: Period) -> bool {
         next.index == self.index + 1
+    }
+
+    /// The calendar year.
+    pub fn year(self) -> i64 {
+        self.index
+            .div_euclid(i64::from(self.cadence.periods_per_year()))
+    }
+
+    /// The time in years: the year plus the elapsed fraction of it, so
+    /// 2024-Q3 is 2024.5 (a model's time axis in its own units).
+    pub fn fractional_year(self) -> f64 {
+        self.index as f64 / f64::from(self.cadence.periods_per_year())
     }
 }
 
@@ -163,6 +208,19 @@ mod tests {
         let dec = Cadence::Monthly.parse("2024-12").unwrap();
         assert_eq!(dec.plus(2).to_string(), "2025-02");
         assert!(q4.is_followed_by(q4.plus(1)));
+        assert_eq!(Cadence::Quarterly.period(2000, 5).to_string(), "2001-Q2");
+    }
+
+    #[test]
+    fn years_and_fractions() {
+        let q3 = Cadence::Quarterly.parse("2024-Q3").unwrap();
+        assert_eq!(q3.year(), 2024);
+        assert_eq!(q3.fractional_year(), 2024.5);
+        assert_eq!(Cadence::from_periods_per_year(12), Some(Cadence::Monthly));
+        assert_eq!(Cadence::from_periods_per_year(2), None);
+        let wire = Cadence::Quarterly.to_wire() as i32;
+        assert_eq!(Cadence::from_wire(wire), Some(Cadence::Quarterly));
+        assert_eq!(Cadence::from_wire(0), None);
     }
 
     #[test]

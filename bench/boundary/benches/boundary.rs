@@ -1,15 +1,18 @@
-//! Shared body of the boundary benchmarks (included by each bench binary).
+//! What the plugin boundary costs per call: each model in process (its rlib)
+//! against the same call through its loaded library (encode, call across,
+//! decode). Both models are linked into this one binary, which their
+//! `export` feature being off allows.
 
 use std::hint::black_box;
 use std::path::PathBuf;
 
-use criterion::Criterion;
+use criterion::{Criterion, criterion_group, criterion_main};
 use prost::Message;
 use stratus_plugin::{ForecastModel, wire};
 use stratus_server::plugin::library::{self, PrivateCopies};
 
-/// The annual input of the targets: 20 points, horizon 6.
-pub fn input(params: &[wire::ParamSpec]) -> wire::ForecastInput {
+/// The annual input of the boundary target: 20 points, horizon 6.
+fn input(params: &[wire::ParamSpec]) -> wire::ForecastInput {
     wire::ForecastInput {
         series: Some(wire::Series {
             name: "bench".into(),
@@ -36,7 +39,7 @@ pub fn input(params: &[wire::ParamSpec]) -> wire::ForecastInput {
 /// `target/release/<library>`, which `cargo build --release` makes.
 fn built_library(file: &str) -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/release")
+        .join("../../target/release")
         .join(file);
     assert!(
         path.exists(),
@@ -47,7 +50,7 @@ fn built_library(file: &str) -> PathBuf {
 }
 
 /// Benchmarks `model` in process against its library `file` through the ABI.
-pub fn compare(c: &mut Criterion, name: &str, model: &dyn ForecastModel, file: &str) {
+fn compare(c: &mut Criterion, name: &str, model: &dyn ForecastModel, file: &str) {
     let input = input(&model.description().params);
     let path = built_library(file);
     let copies = PrivateCopies::new().expect("temp dir");
@@ -71,3 +74,16 @@ pub fn compare(c: &mut Criterion, name: &str, model: &dyn ForecastModel, file: &
     });
     group.finish();
 }
+
+fn bench(c: &mut Criterion) {
+    compare(c, "naive", &stratus_naive::Naive, "libstratus_naive.so");
+    compare(
+        c,
+        "canalys",
+        &stratus_canalys::Canalys,
+        "libstratus_canalys.so",
+    );
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,2 @@
+//! Nothing to link: this package only holds the `boundary` benchmark
+//! (`benches/boundary.rs`).
