@@ -43,7 +43,7 @@ pub enum DatasetError {
     /// The content is not a valid dataset.
     #[error("{origin}: {message}")]
     Invalid {
-        /// The file, or "builtin:<name>".
+        /// The file, or `builtin:<name>`.
         origin: String,
         /// What is wrong and where.
         message: String,

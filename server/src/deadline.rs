@@ -1,8 +1,9 @@
 //! How long a model may take: the caller's gRPC deadline (`grpc-timeout`
 //! header) or the server's per-call limit, whichever comes first. A model
-//! that overruns is answered `DEADLINE_EXCEEDED`; its thread runs on to
-//! completion in the blocking pool (native code cannot be interrupted safely),
-//! but no caller waits for it.
+//! that overruns is answered `DEADLINE_EXCEEDED`; its model-pool thread runs
+//! on to completion (native code cannot be interrupted safely; the pool's
+//! watchdog adds a thread meanwhile, see `model_pool`), but no caller waits
+//! for it, and a call still queued when its deadline passes is dropped unrun.
 
 use std::time::Duration;
 

@@ -6,9 +6,15 @@
 //! - [`server`]: start-up, the tonic router, health, reflection, shutdown.
 //! - [`service`]: the gRPC services.
 //! - [`evaluation`]: backtests, M4 metrics and the Naive2 benchmark.
-//! - [`validate`], [`limits`]: request checks before any plugin sees a request.
+//! - [`validate`], [`limits`]: request checks before any plugin sees a
+//!   request (pure functions of the request, the model's description and the
+//!   limits).
 //! - [`plugin`]: loading libraries and the registry of loaded models.
-//! - [`dataset`], [`period`]: reference series and period labels.
+//! - [`dataset`]: reference series.
+//!
+//! The plugin boundary itself (the C table, the wire messages) is the
+//! `stratus-plugin-abi` crate; period labels and growth are `stratus-series`;
+//! the API↔plugin mapping is `stratus_proto::mapping`.
 //! - [`error`], [`model_info`], [`telemetry`]: statuses, model descriptions, logs.
 //! - [`admin`], [`deadline`], [`reload`]: admin auth, call time budgets, reload triggers.
 //! - [`request_budget`], [`transport`], [`tls`]: what a request body and a

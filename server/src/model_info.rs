@@ -54,7 +54,7 @@ pub fn refused(library: &RefusedLibrary) -> ModelInfo {
         sha256: library.sha256.clone(),
         state: ModelState::Failed as i32,
         loaded_at: Some(timestamp(library.at)),
-        last_error: library.error.clone(),
+        last_error: library.error.to_string(),
         ..Default::default()
     }
 }

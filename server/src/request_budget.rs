@@ -4,7 +4,7 @@
 //! look at it, and a decoded message can be far larger than its bytes on the
 //! wire (an empty `Observation` is 2 bytes sent and 32 decoded, more while
 //! the vector doubles). Limits checked in handlers come too late for memory.
-//! So every request body passes through [`BudgetedBody`], which reads the
+//! So every request body passes through `BudgetedBody`, which reads the
 //! 5-byte gRPC frame header of each message as it arrives and, before tonic
 //! buffers the message:
 //! - refuses a message larger than `--max-message-bytes`;

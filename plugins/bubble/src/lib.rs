@@ -6,7 +6,7 @@
 //! documented monotone transform to a 0–100 sub-score; weighted sub-scores add
 //! up to the score, so every point of the score is attributed to a factor.
 //! Missing indicators are named and the remaining weights renormalised.
-//! Growth indicators can be derived from raw series ([`derive`]), including a
+//! Growth indicators can be derived from raw series ([`derive`](mod@derive)), including a
 //! demand forecast composed by the server from any forecast model. Historical
 //! episodes the defaults are checked against: [`calibration`].
 

@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::SystemTime;
 
@@ -62,10 +62,7 @@ impl LoadedModel {
 
     /// The last failure of the model itself, or empty.
     pub fn last_error(&self) -> String {
-        self.last_error
-            .lock()
-            .map(|e| e.clone())
-            .unwrap_or_default()
+        lock(&self.last_error).clone()
     }
 
     /// Calls the model (blocking: run it off the async workers). Plugin
@@ -117,9 +114,7 @@ impl LoadedModel {
     }
 
     fn note(&self, message: String) {
-        if let Ok(mut last) = self.last_error.lock() {
-            *last = message;
-        }
+        *lock(&self.last_error) = message;
     }
 }
 
@@ -172,6 +167,44 @@ impl ResolveError {
     }
 }
 
+/// Why the registry does not serve a library, shown in `ListModels`.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// Copying it in, mapping it, or checking its ABI or description failed.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// Its bytes could not be read back for hashing.
+    #[error("cannot read the library: {0}")]
+    Unreadable(std::io::Error),
+    /// Its smoke call answered unacceptably.
+    #[error("failed its self-check: {0}")]
+    SmokeCheck(String),
+    /// A load step or the smoke call did not finish (the abandoned thread is
+    /// remembered, see [`super::watchdog`]).
+    #[error("failed its self-check: {0}")]
+    Stopped(String),
+    /// An earlier load of the same bytes hung and its thread still runs.
+    #[error(
+        "failed its self-check: {0} in an earlier scan, and is not retried while that thread still runs"
+    )]
+    StillHung(String),
+    /// Another library hangs inside `dlopen`, holding the loader's lock.
+    #[error(
+        "not loaded: the library with sha256 {0} hangs in its initialisers and holds the dynamic loader's lock, so no new library can be loaded until it returns; remove it and restart the server"
+    )]
+    LoaderBlocked(String),
+    /// Another library already serves this model at this version.
+    #[error("duplicate: model '{name}' {version} is already loaded from {other}")]
+    Duplicate {
+        /// The model's name.
+        name: String,
+        /// The version both libraries claim.
+        version: String,
+        /// The library that serves it.
+        other: PathBuf,
+    },
+}
+
 /// A library the registry refused, shown in `ListModels`.
 #[derive(Debug, Clone)]
 pub struct RefusedLibrary {
@@ -179,10 +212,25 @@ pub struct RefusedLibrary {
     pub library_path: PathBuf,
     /// SHA-256 of its bytes, if they could be read.
     pub sha256: String,
-    /// Why it was refused.
-    pub error: String,
+    /// Why it was refused (shared: snapshots are cloned, refusals are not).
+    pub error: Arc<Refusal>,
     /// When the refusal happened.
     pub at: SystemTime,
+}
+
+/// A library that was not loaded: the hash of its bytes (empty when they
+/// could not be read) and why.
+struct Refused {
+    sha256: String,
+    why: Refusal,
+}
+
+/// The guard of a lock in this module, poisoned or not. Every critical
+/// section here is a single insert, lookup or `Arc` swap, which a panic
+/// elsewhere cannot leave half done, so a poisoned lock is taken over rather
+/// than turned into an error (or, worse, silently skipped).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// What the registry serves at one moment.
@@ -239,18 +287,17 @@ impl PluginRegistry {
 
     /// What is served now.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        // A poisoned lock only means a panic elsewhere mid-swap of an Arc,
-        // which cannot leave the Arc itself torn.
+        // As with `lock`: a panic cannot leave a swapped `Arc` torn.
         self.current
             .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
 
     /// Rescans the plugin folder (blocking: file I/O and `dlopen`) and swaps
     /// in the result. Errors only if the folder itself cannot be read.
     pub fn scan(&self) -> std::io::Result<Arc<Snapshot>> {
-        let _guard = self.scanning.lock().unwrap_or_else(|e| e.into_inner());
+        let _guard = lock(&self.scanning);
         let previous = self.snapshot();
         let reusable: HashMap<(&Path, &str), &Arc<LoadedModel>> = previous
             .models
@@ -269,25 +316,29 @@ impl PluginRegistry {
 
         let mut next = Snapshot::default();
         for path in library_files(&self.dir)? {
+            let unread = |why: Refusal| Refused {
+                sha256: String::new(),
+                why,
+            };
             let loaded = self
                 .copies
                 .copy_in(&path)
-                .map_err(|e| (String::new(), e.to_string()))
+                .map_err(|e| unread(e.into()))
                 .and_then(|copy| match copy.sha256() {
                     Ok(sha256) => Ok((copy, sha256)),
-                    Err(e) => Err((String::new(), format!("cannot read the library: {e}"))),
+                    Err(e) => Err(unread(Refusal::Unreadable(e))),
                 })
                 .and_then(|(copy, sha256)| {
                     match reusable.get(&(path.as_path(), sha256.as_str())) {
                         Some(model) => Ok(Arc::clone(model)),
                         None => self
                             .load(&path, copy, sha256.clone())
-                            .map_err(|e| (sha256, e)),
+                            .map_err(|why| Refused { sha256, why }),
                     }
                 });
             match loaded {
                 Ok(model) => next.add(model),
-                Err((sha256, error)) => {
+                Err(Refused { sha256, why: error }) => {
                     // The model this file held keeps serving until a good
                     // replacement arrives.
                     for old in by_path.get(path.as_path()).into_iter().flatten() {
@@ -302,7 +353,7 @@ impl PluginRegistry {
             }
         }
         let next = Arc::new(next);
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::clone(&next);
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&next);
         Ok(next)
     }
 
@@ -314,15 +365,11 @@ impl PluginRegistry {
         path: &Path,
         copy: PrivateCopy,
         sha256: String,
-    ) -> Result<Arc<LoadedModel>, String> {
+    ) -> Result<Arc<LoadedModel>, Refusal> {
         if let Some(error) = self.still_hung(&sha256) {
             return Err(error);
         }
-        let cached = self
-            .mapped
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&sha256).cloned());
+        let cached = lock(&self.mapped).get(&sha256).cloned();
         let opened = match cached {
             Some(opened) => opened,
             None => {
@@ -330,19 +377,14 @@ impl PluginRegistry {
                     return Err(error);
                 }
                 let opened = library::open(path, copy).map_err(|e| self.refusal(&sha256, e))?;
-                if let Ok(mut mapped) = self.mapped.lock() {
-                    mapped.insert(sha256.clone(), opened.clone());
-                }
+                lock(&self.mapped).insert(sha256.clone(), opened.clone());
                 opened
             }
         };
         let instance = Arc::new(opened.instantiate().map_err(|e| self.refusal(&sha256, e))?);
-        smoke::check(Arc::clone(&instance), &opened.description).map_err(|e| {
-            let reason = match e {
-                SmokeError::Refused(reason) => reason,
-                SmokeError::Stopped(stopped) => self.note_stopped(&sha256, stopped),
-            };
-            format!("failed its self-check: {reason}")
+        smoke::check(Arc::clone(&instance), &opened.description).map_err(|e| match e {
+            SmokeError::Refused(reason) => Refusal::SmokeCheck(reason),
+            SmokeError::Stopped(stopped) => Refusal::Stopped(self.note_stopped(&sha256, stopped)),
         })?;
         let version = semver::Version::parse(&opened.description.version)
             .unwrap_or_else(|_| semver::Version::new(0, 0, 0));
@@ -367,15 +409,10 @@ impl PluginRegistry {
     }
 
     /// Why `error` refuses the library with hash `sha256`, remembering a hang.
-    fn refusal(&self, sha256: &str, error: LoadError) -> String {
+    fn refusal(&self, sha256: &str, error: LoadError) -> Refusal {
         match error {
-            LoadError::Stopped(stopped) => {
-                format!(
-                    "failed its self-check: {}",
-                    self.note_stopped(sha256, stopped)
-                )
-            }
-            other => other.to_string(),
+            LoadError::Stopped(stopped) => Refusal::Stopped(self.note_stopped(sha256, stopped)),
+            other => Refusal::Load(other),
         }
     }
 
@@ -384,8 +421,7 @@ impl PluginRegistry {
     fn note_stopped(&self, sha256: &str, stopped: Stopped) -> String {
         let error = stopped.to_string();
         if let Stopped::Hung { thread, step, .. } = stopped {
-            let mut hung = self.hung.lock().unwrap_or_else(|e| e.into_inner());
-            hung.insert(
+            lock(&self.hung).insert(
                 sha256.to_owned(),
                 Abandoned {
                     thread,
@@ -400,28 +436,24 @@ impl PluginRegistry {
     /// The refusal for any new library while another hangs inside `dlopen`:
     /// its initialisers hold the dynamic loader's lock, so every `dlopen`
     /// would hang behind it (and leak a thread each).
-    fn loader_blocked(&self) -> Option<String> {
-        let hung = self.hung.lock().unwrap_or_else(|e| e.into_inner());
-        hung.iter()
+    fn loader_blocked(&self) -> Option<Refusal> {
+        lock(&self.hung)
+            .iter()
             .find(|(_, a)| a.in_dlopen && !a.thread.is_finished())
             .map(|(sha256, _)| {
-                format!(
-                    "not loaded: the library with sha256 {} hangs in its initialisers and holds the dynamic loader's lock, so no new library can be loaded until it returns; remove it and restart the server",
-                    sha256.get(..12).unwrap_or(sha256)
-                )
+                Refusal::LoaderBlocked(sha256.get(..12).unwrap_or(sha256).to_owned())
             })
     }
 
     /// The refusal for a library whose earlier load hung and whose thread
     /// has not returned yet; `None` if there is none (or it since returned,
     /// in which case the library gets a fresh try).
-    fn still_hung(&self, sha256: &str) -> Option<String> {
-        let mut hung = self.hung.lock().unwrap_or_else(|e| e.into_inner());
+    fn still_hung(&self, sha256: &str) -> Option<Refusal> {
+        let mut hung = lock(&self.hung);
         match hung.get(sha256) {
-            Some(abandoned) if !abandoned.thread.is_finished() => Some(format!(
-                "failed its self-check: {} in an earlier scan, and is not retried while that thread still runs",
-                abandoned.error
-            )),
+            Some(abandoned) if !abandoned.thread.is_finished() => {
+                Some(Refusal::StillHung(abandoned.error.clone()))
+            }
             Some(_) => {
                 hung.remove(sha256);
                 None
@@ -478,12 +510,11 @@ impl Snapshot {
             .entry(model.description.name.clone())
             .or_default();
         if let Some(existing) = versions.iter().find(|m| m.version == model.version) {
-            let error = format!(
-                "duplicate: model '{}' {} is already loaded from {}",
-                model.description.name,
-                model.description.version,
-                existing.library_path.display()
-            );
+            let error = Refusal::Duplicate {
+                name: model.description.name.clone(),
+                version: model.description.version.clone(),
+                other: existing.library_path.clone(),
+            };
             self.refuse(&model.library_path.clone(), model.sha256.clone(), error);
             return;
         }
@@ -491,12 +522,12 @@ impl Snapshot {
         versions.sort_by(|a, b| b.version.cmp(&a.version));
     }
 
-    fn refuse(&mut self, path: &Path, sha256: String, error: String) {
+    fn refuse(&mut self, path: &Path, sha256: String, error: Refusal) {
         tracing::warn!(library = %path.display(), %error, "plugin library refused");
         self.refused.push(RefusedLibrary {
             library_path: path.to_owned(),
             sha256,
-            error,
+            error: Arc::new(error),
             at: SystemTime::now(),
         });
     }
@@ -554,7 +585,7 @@ mod tests {
         let snapshot = registry.scan().unwrap();
         assert_eq!(snapshot.models.len(), 1);
         assert!(registry.resolve("naive", "").is_ok());
-        let mut refused: Vec<(String, &str)> = snapshot
+        let mut refused: Vec<(String, String)> = snapshot
             .refused
             .iter()
             .map(|r| {
@@ -564,7 +595,7 @@ mod tests {
                     .unwrap()
                     .to_string_lossy()
                     .into_owned();
-                (name, r.error.as_str())
+                (name, r.error.to_string())
             })
             .collect();
         refused.sort();
@@ -592,7 +623,10 @@ mod tests {
         };
         let error = registry.note_stopped("abc", stopped);
         assert!(error.contains("describe did not return"), "{error}");
-        let refusal = registry.still_hung("abc").expect("not retried yet");
+        let refusal = registry
+            .still_hung("abc")
+            .expect("not retried yet")
+            .to_string();
         assert!(refusal.contains("describe did not return") && refusal.contains("not retried"));
         assert!(registry.still_hung("other").is_none());
 
@@ -622,7 +656,10 @@ mod tests {
             thread,
         };
         registry.note_stopped("0123456789abcdef", stopped);
-        let refusal = registry.loader_blocked().expect("the loader is blocked");
+        let refusal = registry
+            .loader_blocked()
+            .expect("the loader is blocked")
+            .to_string();
         assert!(
             refusal.contains("0123456789ab") && refusal.contains("restart"),
             "{refusal}"

@@ -22,7 +22,7 @@ use crate::telemetry::{self, observe};
 use crate::validate;
 
 /// Most stream requests worked on in one batch (one hand-off to the
-/// blocking pool).
+/// model pool).
 const STREAM_BATCH: usize = 64;
 /// Batches of one stream in flight at once (on 2+ cores, one computing while
 /// the next is validated). Responses still leave in request order.
@@ -190,7 +190,7 @@ fn finish(
 }
 
 /// Runs a batch of stream requests: each is validated, then all the valid
-/// ones go to the blocking pool in one hand-off (per-call hand-offs cost more
+/// ones go to the model pool in one hand-off (per-call hand-offs cost more
 /// than a cheap model's arithmetic), then each answer is checked. Answers
 /// keep request order; the first failure ends the batch (and the stream).
 async fn run_batch(
@@ -289,7 +289,7 @@ fn check_points(
 }
 
 /// What is wrong with a path of forecast points a plugin answered, if
-/// anything (see [`check_points`]); `scenario` paths may omit intervals.
+/// anything (see `check_points`); `scenario` paths may omit intervals.
 /// Public so the fuzz targets can feed it arbitrary plugin answers.
 pub fn answer_problem(
     points: &[wire::ForecastPoint],
