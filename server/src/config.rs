@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::model_pool::PoolConfig;
+use crate::plugin::host::HostSpec;
+use crate::plugin::registry::{Isolation, IsolationPolicy};
 use crate::telemetry::LogFormat;
 use crate::validate::Limits;
 
@@ -93,6 +95,28 @@ pub struct Config {
     /// gRPC deadline applies when earlier.
     #[arg(long, env = "STRATUS_CALL_TIMEOUT_MS", value_parser = clap::value_parser!(u64).range(1..=86_400_000), default_value_t = 30_000)]
     pub call_timeout_ms: u64,
+
+    /// Where model libraries run: `in-process` (fastest; a crash of a library
+    /// is a crash of the server) or `process` (each library in a supervised
+    /// plugin host process, restarted when it dies). A file
+    /// `<library>.isolation` beside a library, holding either word,
+    /// overrides this for that library.
+    #[arg(long, env = "STRATUS_ISOLATION", value_enum, default_value_t = Isolation::InProcess)]
+    pub isolation: Isolation,
+
+    /// The `stratus-plugin-host` binary (default: beside this server's
+    /// binary).
+    #[arg(long, env = "STRATUS_PLUGIN_HOST")]
+    pub plugin_host: Option<PathBuf>,
+
+    /// The cap on each plugin host process's address space, in MiB (0: no
+    /// cap); a host that needs more fails its allocation, dies and restarts.
+    #[arg(long, env = "STRATUS_PLUGIN_MEMORY_LIMIT", default_value_t = 4096)]
+    pub plugin_memory_limit: u64,
+
+    /// Calls one plugin host process runs at once (default: one per core).
+    #[arg(long, env = "STRATUS_PLUGIN_HOST_THREADS", default_value_t = PoolConfig::default().threads)]
+    pub plugin_host_threads: usize,
 
     /// Threads that run model calls (default: one per core).
     #[arg(long, env = "STRATUS_MODEL_THREADS", default_value_t = PoolConfig::default().threads)]
@@ -279,7 +303,24 @@ impl Config {
         }
     }
 
-    /// The request limits this configuration sets.
+    /// Where libraries run and how plugin host processes start.
+    pub fn isolation(&self) -> IsolationPolicy {
+        let program = self.plugin_host.clone().unwrap_or_else(|| {
+            std::env::current_exe()
+                .map(|exe| exe.with_file_name("stratus-plugin-host"))
+                .unwrap_or_else(|_| PathBuf::from("stratus-plugin-host"))
+        });
+        IsolationPolicy {
+            default: self.isolation,
+            host: HostSpec {
+                program,
+                memory_limit_mib: self.plugin_memory_limit,
+                threads: self.plugin_host_threads,
+            },
+        }
+    }
+
+    /// The request limits the flags set.
     pub fn limits(&self) -> Limits {
         Limits {
             max_horizon: self.max_horizon,

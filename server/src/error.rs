@@ -56,6 +56,10 @@ pub enum ApiError {
     /// per-call limit.
     #[error("{0}")]
     DeadlineExceeded(String),
+    /// The model's plugin host process died during the call or is being
+    /// restarted (process isolation); retrying shortly may succeed.
+    #[error("{0}")]
+    Unavailable(String),
     /// An admin call without credentials.
     #[error("{0}")]
     Unauthenticated(String),
@@ -178,6 +182,7 @@ impl ApiError {
             Self::FailedPrecondition(message) => Self::FailedPrecondition(prefix(message)),
             Self::Internal(message) => Self::Internal(prefix(message)),
             Self::DeadlineExceeded(message) => Self::DeadlineExceeded(prefix(message)),
+            Self::Unavailable(message) => Self::Unavailable(prefix(message)),
             Self::Busy {
                 message,
                 retry_after,
@@ -253,6 +258,7 @@ impl From<ApiError> for Status {
             ApiError::FailedPrecondition(_) => Status::failed_precondition(message),
             ApiError::Internal(_) => Status::internal(message),
             ApiError::DeadlineExceeded(_) => Status::deadline_exceeded(message),
+            ApiError::Unavailable(_) => Status::unavailable(message),
             ApiError::Unauthenticated(_) => Status::unauthenticated(message),
             ApiError::PermissionDenied(_) => Status::permission_denied(message),
         }

@@ -3,9 +3,10 @@
 use std::time::SystemTime;
 
 use stratus_proto::mapping::kind_to_api;
-use stratus_proto::v1::{ModelInfo, ModelState};
+use stratus_proto::v1::{Isolation as ApiIsolation, ModelInfo, ModelState};
 
 use crate::plugin::LoadedModel;
+use crate::plugin::registry::Isolation;
 use crate::plugin::registry::RefusedLibrary;
 
 /// How much of a model's description to include.
@@ -29,15 +30,29 @@ pub fn loaded(model: &LoadedModel, detail: Detail) -> ModelInfo {
         sha256: model.sha256.clone(),
         abi_version: model.abi_version.clone(),
         state: ModelState::Ready as i32,
+        isolation: match model.isolation() {
+            Isolation::InProcess => ApiIsolation::InProcess,
+            Isolation::Process => ApiIsolation::Process,
+        } as i32,
         ..Default::default()
     };
+    if let Some((pid, restarts, failed)) = model.host() {
+        info.host_pid = pid;
+        info.restarts = restarts;
+        if let Some(failed) = failed {
+            info.state = ModelState::Failed as i32;
+            info.last_error = failed;
+        }
+    }
     if detail == Detail::Full {
         info.description = d.description.clone();
         info.params = d.params.iter().map(Into::into).collect();
         info.inputs = d.inputs.iter().map(Into::into).collect();
         info.library_path = model.library_path.display().to_string();
         info.loaded_at = Some(timestamp(model.loaded_at));
-        info.last_error = model.last_error();
+        if info.last_error.is_empty() {
+            info.last_error = model.last_error();
+        }
     }
     info
 }

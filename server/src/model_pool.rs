@@ -93,6 +93,11 @@ impl CallStatus<'_> {
     pub fn abandoned(&self) -> bool {
         (self.caller_gone)() || Instant::now() >= self.deadline
     }
+
+    /// When the call's budget runs out.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
 }
 
 /// Slot states in [`Threads::slots`]: free, idle, or busy since

@@ -94,7 +94,11 @@ pub async fn run(
         dir: config.plugins.display().to_string(),
         source,
     };
-    let registry = Arc::new(PluginRegistry::new(&config.plugins).map_err(plugin_error)?);
+    let registry = Arc::new(
+        PluginRegistry::new(&config.plugins)
+            .map_err(plugin_error)?
+            .with_isolation(config.isolation()),
+    );
     let scan_registry = Arc::clone(&registry);
     let snapshot = tokio::task::spawn_blocking(move || scan_registry.scan())
         .await

@@ -88,6 +88,13 @@ pub enum CallError {
     /// The plugin broke the ABI contract: bytes that do not decode, a null
     /// buffer with a length, a status it may not return.
     Garbage(String),
+    /// The plugin host process running the model died during the call, or
+    /// is being restarted (process isolation); the message names the model
+    /// and the signal or exit status.
+    HostLost(String),
+    /// The call outlived its deadline in a plugin host process, which was
+    /// killed for it (process isolation).
+    HostStuck(String),
 }
 
 /// Where libraries are copied before `dlopen`, so that each load maps a
@@ -184,6 +191,18 @@ pub struct PrivateCopy {
 }
 
 impl PrivateCopy {
+    /// A copy made by another process and inherited as `file` (the plugin
+    /// host maps the bytes the server hashed, through the descriptor the
+    /// server passed it).
+    pub fn inherited(file: File) -> Self {
+        Self { file }
+    }
+
+    /// The descriptor, for handing the same bytes to a plugin host process.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
     /// SHA-256 of the copy's bytes, hex, read through the descriptor
     /// (streamed: libraries can be tens of MB).
     pub fn sha256(&self) -> std::io::Result<String> {
@@ -379,7 +398,9 @@ fn describe(api: Table) -> Result<wire::ModelDescription, LoadError> {
     })
 }
 
-fn check_description(description: &wire::ModelDescription) -> Result<(), LoadError> {
+/// Refuses a description the server cannot serve: no name, a version that
+/// is not semver, an unknown kind, a parameter whose range is inverted.
+pub(crate) fn check_description(description: &wire::ModelDescription) -> Result<(), LoadError> {
     let fail = |msg: String| Err(LoadError::SelfCheck(msg));
     if description.name.is_empty()
         || !description
@@ -506,6 +527,23 @@ unsafe impl Send for PluginInstance {}
 unsafe impl Sync for PluginInstance {}
 
 impl PluginInstance {
+    /// Sends an encoded `InvokeRequest`; returns the plugin's status and a
+    /// copy of its bytes, undecoded (what a plugin host forwards).
+    pub fn invoke_raw(&self, request: &[u8]) -> Result<(i32, Vec<u8>), String> {
+        let mut out = PluginBuf::empty();
+        // SAFETY: the handle is live (we own it until Drop), `request` is
+        // readable for the call and `out` is a writable local.
+        let status = unsafe {
+            (self.api.invoke)(
+                self.handle.as_ptr(),
+                request.as_ptr(),
+                request.len(),
+                &mut out,
+            )
+        };
+        read_and_free(self.api, out, <[u8]>::to_vec).map(|bytes| (status, bytes))
+    }
+
     /// Sends an encoded `InvokeRequest`; returns the decoded response.
     pub fn invoke(&self, request: &[u8]) -> Result<wire::InvokeResponse, CallError> {
         let mut out = PluginBuf::empty();
@@ -519,23 +557,28 @@ impl PluginInstance {
                 &mut out,
             )
         };
-        read_and_free(self.api, out, |bytes| match status {
-            STATUS_OK => wire::InvokeResponse::decode(bytes).map_err(|e| {
-                CallError::Garbage(format!(
-                    "returned bytes that do not decode as a response: {e}"
-                ))
-            }),
-            stratus_plugin_abi::STATUS_ERROR => match wire::PluginError::decode(bytes) {
-                Ok(error) => Err(CallError::Plugin(error)),
-                Err(e) => Err(CallError::Garbage(format!(
-                    "returned an error that does not decode: {e}"
-                ))),
-            },
-            other => Err(CallError::Garbage(format!(
-                "returned status {other}, which the ABI does not define"
+        read_and_free(self.api, out, |bytes| decode_answer(status, bytes))
+            .map_err(CallError::Garbage)?
+    }
+}
+
+/// A plugin's answer: its status and bytes, decoded as the ABI says.
+pub fn decode_answer(status: i32, bytes: &[u8]) -> Result<wire::InvokeResponse, CallError> {
+    match status {
+        STATUS_OK => wire::InvokeResponse::decode(bytes).map_err(|e| {
+            CallError::Garbage(format!(
+                "returned bytes that do not decode as a response: {e}"
+            ))
+        }),
+        stratus_plugin_abi::STATUS_ERROR => match wire::PluginError::decode(bytes) {
+            Ok(error) => Err(CallError::Plugin(error)),
+            Err(e) => Err(CallError::Garbage(format!(
+                "returned an error that does not decode: {e}"
             ))),
-        })
-        .map_err(CallError::Garbage)?
+        },
+        other => Err(CallError::Garbage(format!(
+            "returned status {other}, which the ABI does not define"
+        ))),
     }
 }
 

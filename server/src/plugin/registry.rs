@@ -20,10 +20,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::thread::JoinHandle;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use stratus_plugin_abi::wire;
 
+use super::elf;
+use super::host::{HostSpec, HostedModel};
 use super::library::{
     self, CallError, LoadError, OpenedLibrary, PluginInstance, PrivateCopies, PrivateCopy,
 };
@@ -51,10 +53,70 @@ pub struct LoadedModel {
     /// requests), for `GetModel`.
     last_error: Mutex<String>,
     failures: AtomicU64,
-    instance: Arc<PluginInstance>,
+    instance: Backend,
+}
+
+/// Where a model's library runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Isolation {
+    /// Mapped into the server's own process: the fastest calls; a crash of
+    /// the library is a crash of the server.
+    #[default]
+    InProcess,
+    /// In a supervised `stratus-plugin-host` process of its own: a crash,
+    /// abort, leak or spin ends that process, which is restarted.
+    Process,
+}
+
+impl Isolation {
+    /// How a `<library>.isolation` file or a flag spells it.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim() {
+            "in-process" => Some(Self::InProcess),
+            "process" => Some(Self::Process),
+            _ => None,
+        }
+    }
+}
+
+/// Where the registry runs libraries: the server-wide default, and how host
+/// processes start. A file `<library>.isolation` beside a library, holding
+/// `process` or `in-process`, overrides the default for that library.
+#[derive(Debug, Clone)]
+pub struct IsolationPolicy {
+    /// For libraries without a sidecar file.
+    pub default: Isolation,
+    /// How plugin host processes are started.
+    pub host: HostSpec,
+}
+
+/// The live instance of a model.
+#[derive(Debug)]
+enum Backend {
+    /// In the server's process.
+    InProcess(Arc<PluginInstance>),
+    /// In a plugin host process.
+    Process(Arc<HostedModel>),
 }
 
 impl LoadedModel {
+    /// Where the model runs.
+    pub fn isolation(&self) -> Isolation {
+        match self.instance {
+            Backend::InProcess(_) => Isolation::InProcess,
+            Backend::Process(_) => Isolation::Process,
+        }
+    }
+
+    /// For an isolated model: its host's pid (0 while restarting), its
+    /// restarts, and why it is failed (it died in a loop), if it is.
+    pub fn host(&self) -> Option<(u32, u32, Option<String>)> {
+        match &self.instance {
+            Backend::InProcess(_) => None,
+            Backend::Process(hosted) => Some((hosted.pid(), hosted.restarts(), hosted.failed())),
+        }
+    }
+
     /// The model's kind.
     pub fn kind(&self) -> wire::ModelKind {
         wire::ModelKind::try_from(self.description.kind).unwrap_or(wire::ModelKind::Unspecified)
@@ -66,9 +128,49 @@ impl LoadedModel {
     }
 
     /// Calls the model (blocking: run it off the async workers). Plugin
-    /// failures become `INTERNAL` and are remembered in `last_error`.
-    pub fn invoke(&self, request: &[u8]) -> Result<wire::InvokeResponse, ApiError> {
-        let response = self.instance.invoke(request);
+    /// failures become `INTERNAL` and are remembered in `last_error`. An
+    /// isolated model's call waits until `deadline` at most (its host is
+    /// killed if the call is still running then); an in-process call cannot
+    /// be interrupted and runs to its end.
+    pub fn invoke(
+        &self,
+        request: &[u8],
+        deadline: Instant,
+    ) -> Result<wire::InvokeResponse, ApiError> {
+        let response = match &self.instance {
+            Backend::InProcess(instance) => instance.invoke(request),
+            Backend::Process(hosted) => hosted.invoke(request, deadline),
+        };
+        self.answer(response)
+    }
+
+    /// Calls the model once per request, in order, stopping early when
+    /// `keep_going` says nobody waits any more; an isolated model gets the
+    /// whole batch in one message each way.
+    pub fn invoke_batch(
+        &self,
+        requests: &[Vec<u8>],
+        deadline: Instant,
+        keep_going: impl Fn() -> bool,
+    ) -> Vec<Result<wire::InvokeResponse, ApiError>> {
+        match &self.instance {
+            Backend::InProcess(instance) => requests
+                .iter()
+                .map_while(|request| keep_going().then(|| self.answer(instance.invoke(request))))
+                .collect(),
+            Backend::Process(hosted) => hosted
+                .invoke_batch(requests, deadline)
+                .into_iter()
+                .map(|response| self.answer(response))
+                .collect(),
+        }
+    }
+
+    /// The API's view of a call's outcome.
+    fn answer(
+        &self,
+        response: Result<wire::InvokeResponse, CallError>,
+    ) -> Result<wire::InvokeResponse, ApiError> {
         let who = || {
             format!(
                 "model '{}' {}",
@@ -94,6 +196,14 @@ impl LoadedModel {
             }
             Err(CallError::Garbage(what)) => {
                 Err(self.failed(format!("{} broke the plugin contract: it {what}", who())))
+            }
+            Err(CallError::HostLost(what)) => {
+                self.failed(what.clone());
+                Err(ApiError::Unavailable(what))
+            }
+            Err(CallError::HostStuck(what)) => {
+                self.failed(what.clone());
+                Err(ApiError::DeadlineExceeded(what))
             }
         }
     }
@@ -193,6 +303,14 @@ pub enum Refusal {
         "not loaded: the library with sha256 {0} hangs in its initialisers and holds the dynamic loader's lock, so no new library can be loaded until it returns; remove it and restart the server"
     )]
     LoaderBlocked(String),
+    /// The plugin host process could not start the library, or died while
+    /// loading it.
+    #[error("in a plugin host process: {0}")]
+    Host(String),
+    /// Its `<library>.isolation` file is unreadable or says something else
+    /// than `process` or `in-process`.
+    #[error("{0}")]
+    Sidecar(String),
     /// Another library already serves this model at this version.
     #[error("duplicate: model '{name}' {version} is already loaded from {other}")]
     Duplicate {
@@ -255,6 +373,8 @@ pub struct PluginRegistry {
     mapped: Mutex<HashMap<String, OpenedLibrary>>,
     // Libraries whose loading hung, by SHA-256 of their bytes.
     hung: Mutex<HashMap<String, Abandoned>>,
+    // Where libraries run (in process unless set).
+    isolation: Option<IsolationPolicy>,
 }
 
 /// A load step that overran its time limit and the thread left running it.
@@ -277,7 +397,39 @@ impl PluginRegistry {
             scanning: Mutex::new(()),
             mapped: Mutex::default(),
             hung: Mutex::default(),
+            isolation: None,
         })
+    }
+
+    /// Runs libraries as `policy` says (the default: all in process).
+    pub fn with_isolation(mut self, policy: IsolationPolicy) -> Self {
+        self.isolation = Some(policy);
+        self
+    }
+
+    /// Where the library at `path` is to run: its sidecar file
+    /// `<library>.isolation` if there is one, else the policy's default.
+    fn isolation_of(&self, path: &Path) -> Result<Isolation, Refusal> {
+        let default = self
+            .isolation
+            .as_ref()
+            .map_or(Isolation::InProcess, |p| p.default);
+        let mut sidecar = path.as_os_str().to_owned();
+        sidecar.push(".isolation");
+        match std::fs::read_to_string(&sidecar) {
+            Ok(text) => Isolation::parse(&text).ok_or_else(|| {
+                Refusal::Sidecar(format!(
+                    "{} says '{}'; it must say `process` or `in-process`",
+                    Path::new(&sidecar).display(),
+                    shown(text.trim())
+                ))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(default),
+            Err(e) => Err(Refusal::Sidecar(format!(
+                "cannot read {}: {e}",
+                Path::new(&sidecar).display()
+            ))),
+        }
     }
 
     /// The plugin folder.
@@ -329,10 +481,14 @@ impl PluginRegistry {
                     Err(e) => Err(unread(Refusal::Unreadable(e))),
                 })
                 .and_then(|(copy, sha256)| {
+                    let isolation = self.isolation_of(&path).map_err(|why| Refused {
+                        sha256: sha256.clone(),
+                        why,
+                    })?;
                     match reusable.get(&(path.as_path(), sha256.as_str())) {
-                        Some(model) => Ok(Arc::clone(model)),
-                        None => self
-                            .load(&path, copy, sha256.clone())
+                        Some(model) if model.isolation() == isolation => Ok(Arc::clone(model)),
+                        _ => self
+                            .load(&path, copy, sha256.clone(), isolation)
                             .map_err(|why| Refused { sha256, why }),
                     }
                 });
@@ -365,7 +521,11 @@ impl PluginRegistry {
         path: &Path,
         copy: PrivateCopy,
         sha256: String,
+        isolation: Isolation,
     ) -> Result<Arc<LoadedModel>, Refusal> {
+        if isolation == Isolation::Process {
+            return self.load_isolated(path, copy, sha256);
+        }
         if let Some(error) = self.still_hung(&sha256) {
             return Err(error);
         }
@@ -382,7 +542,12 @@ impl PluginRegistry {
             }
         };
         let instance = Arc::new(opened.instantiate().map_err(|e| self.refusal(&sha256, e))?);
-        smoke::check(Arc::clone(&instance), &opened.description).map_err(|e| match e {
+        let smoke_instance = Arc::clone(&instance);
+        smoke::check(
+            move |request| smoke_instance.invoke(request),
+            &opened.description,
+        )
+        .map_err(|e| match e {
             SmokeError::Refused(reason) => Refusal::SmokeCheck(reason),
             SmokeError::Stopped(stopped) => Refusal::Stopped(self.note_stopped(&sha256, stopped)),
         })?;
@@ -404,7 +569,57 @@ impl PluginRegistry {
             loaded_at: SystemTime::now(),
             last_error: Mutex::default(),
             failures: AtomicU64::new(0),
-            instance,
+            instance: Backend::InProcess(instance),
+        }))
+    }
+
+    /// Starts a plugin host process on the library and smoke-checks the
+    /// model through it. Nothing of the library is mapped in the server.
+    fn load_isolated(
+        &self,
+        path: &Path,
+        copy: PrivateCopy,
+        sha256: String,
+    ) -> Result<Arc<LoadedModel>, Refusal> {
+        let Some(policy) = &self.isolation else {
+            return Err(Refusal::Host(
+                "process isolation is not configured on this server".into(),
+            ));
+        };
+        elf::check_complete(copy.file()).map_err(|e| Refusal::Load(e.into()))?;
+        let (hosted, hello) =
+            HostedModel::start(&policy.host, copy.file(), path).map_err(Refusal::Host)?;
+        library::check_description(&hello.description).map_err(Refusal::Load)?;
+        let smoke_host = Arc::clone(&hosted);
+        let deadline = Instant::now() + smoke::SMOKE_TIMEOUT;
+        smoke::check(
+            move |request| smoke_host.invoke(request, deadline),
+            &hello.description,
+        )
+        .map_err(|e| match e {
+            SmokeError::Refused(reason) => Refusal::SmokeCheck(reason),
+            SmokeError::Stopped(stopped) => Refusal::Stopped(stopped.to_string()),
+        })?;
+        let version = semver::Version::parse(&hello.description.version)
+            .unwrap_or_else(|_| semver::Version::new(0, 0, 0));
+        tracing::info!(
+            model = %hello.description.name,
+            version = %hello.description.version,
+            library = %path.display(),
+            sha256 = %sha256,
+            pid = hosted.pid(),
+            "model loaded in a plugin host process"
+        );
+        Ok(Arc::new(LoadedModel {
+            description: hello.description,
+            version,
+            library_path: path.to_owned(),
+            sha256,
+            abi_version: hello.abi_version,
+            loaded_at: SystemTime::now(),
+            last_error: Mutex::default(),
+            failures: AtomicU64::new(0),
+            instance: Backend::Process(hosted),
         }))
     }
 

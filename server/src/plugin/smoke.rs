@@ -4,13 +4,12 @@
 //! library that panics, answers garbage, answers the wrong kind or hangs is
 //! refused before any request reaches it.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use prost::Message;
 use stratus_plugin_abi::wire;
 
-use super::library::{CallError, PluginInstance};
+use super::library::CallError;
 use super::watchdog::{self, Stopped};
 
 /// Why a library failed its smoke check.
@@ -70,12 +69,13 @@ pub fn input(description: &wire::ModelDescription) -> wire::InvokeRequest {
     wire::InvokeRequest { call: Some(call) }
 }
 
-/// Runs the smoke call on `instance` under [`SMOKE_TIMEOUT`], on a thread of
-/// its own so a hanging library cannot hang the rescan (if it never returns,
-/// the thread and the instance it holds are abandoned); `Err` says why the
-/// library is refused.
+/// Runs the smoke call through `call` (the model's instance, in process or
+/// in a host process) under [`SMOKE_TIMEOUT`], on a thread of its own so a
+/// hanging library cannot hang the rescan (if it never returns, the thread
+/// and what `call` holds are abandoned); `Err` says why the library is
+/// refused.
 pub fn check(
-    instance: Arc<PluginInstance>,
+    call: impl FnOnce(&[u8]) -> Result<wire::InvokeResponse, CallError> + Send + 'static,
     description: &wire::ModelDescription,
 ) -> Result<(), SmokeError> {
     let request = input(description).encode_to_vec();
@@ -84,7 +84,7 @@ pub fn check(
         "stratus-smoke",
         SMOKE_TIMEOUT,
         "the smoke call",
-        move |_| instance.invoke(&request),
+        move |_| call(&request),
     )?;
     let refused = |message: String| Err(SmokeError::Refused(message));
     let response = match answer {
@@ -96,6 +96,9 @@ pub fn check(
             return refused(format!(
                 "the smoke call broke the plugin contract: it {what}"
             ));
+        }
+        Err(CallError::HostLost(what) | CallError::HostStuck(what)) => {
+            return refused(format!("the smoke call did not complete: {what}"));
         }
     };
     use wire::invoke_response::Result as Reply;

@@ -234,12 +234,24 @@ async fn run_batch(
         .map(|p| (Arc::clone(&p.model), std::mem::take(&mut p.call)))
         .collect();
     let batch = offload(state, budget, move |status| {
-        // Stop between items once nobody waits: a batch of long series is
-        // many seconds of work.
-        calls
-            .into_iter()
-            .map_while(|(model, request)| (!status.abandoned()).then(|| model.invoke(&request)))
-            .collect::<Vec<_>>()
+        // Runs of consecutive calls to one model go as one batch (one
+        // message each way to an isolated model's host). Stop between items
+        // once nobody waits: a batch of long series is many seconds of work.
+        let mut answers = Vec::with_capacity(calls.len());
+        let mut calls = calls.into_iter().peekable();
+        while let Some((model, first)) = calls.next() {
+            let mut run = vec![first];
+            while let Some((_, request)) = calls.next_if(|(next, _)| Arc::ptr_eq(next, &model)) {
+                run.push(request);
+            }
+            let done = model.invoke_batch(&run, status.deadline(), || !status.abandoned());
+            let complete = done.len() == run.len();
+            answers.extend(done);
+            if !complete || status.abandoned() {
+                break;
+            }
+        }
+        answers
     });
     let mut out = Vec::with_capacity(prepared.len() + 1);
     match batch.await {

@@ -192,7 +192,11 @@ async fn invoke(
 ) -> Result<wire::InvokeResponse, ApiError> {
     let task_model = Arc::clone(model);
     let name = &model.description.name;
-    match offload(state, budget, move |_| task_model.invoke(&request)).await {
+    match offload(state, budget, move |status| {
+        task_model.invoke(&request, status.deadline())
+    })
+    .await
+    {
         Ok(answer) => answer,
         Err(Offload::Lost(e)) => {
             Err(model.failed(format!("model '{name}' call did not complete: {e}")))
