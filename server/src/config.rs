@@ -316,6 +316,7 @@ impl Config {
                 program,
                 memory_limit_mib: self.plugin_memory_limit,
                 threads: self.plugin_host_threads,
+                max_in_flight: self.max_queued_calls,
             },
         }
     }

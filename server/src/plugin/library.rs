@@ -95,6 +95,8 @@ pub enum CallError {
     /// The call outlived its deadline in a plugin host process, which was
     /// killed for it (process isolation).
     HostStuck(String),
+    /// Too many calls already wait on the plugin host process.
+    HostBusy(String),
 }
 
 /// Where libraries are copied before `dlopen`, so that each load maps a

@@ -205,6 +205,26 @@ impl LoadedModel {
                 self.failed(what.clone());
                 Err(ApiError::DeadlineExceeded(what))
             }
+            Err(CallError::HostBusy(what)) => Err(ApiError::Busy {
+                message: format!("the server is at capacity: {what}; retry shortly"),
+                retry_after: std::time::Duration::from_millis(200),
+            }),
+        }
+    }
+
+    /// Calls an isolated model from an async task, with no model-pool
+    /// thread (the host process does the work); `None` for an in-process
+    /// model, which the caller runs on the pool with [`LoadedModel::invoke`].
+    pub async fn invoke_isolated(
+        &self,
+        request: &[u8],
+        deadline: tokio::time::Instant,
+    ) -> Option<Result<wire::InvokeResponse, ApiError>> {
+        match &self.instance {
+            Backend::InProcess(_) => None,
+            Backend::Process(hosted) => {
+                Some(self.answer(hosted.invoke_async(request, deadline).await))
+            }
         }
     }
 

@@ -97,7 +97,7 @@ pub fn check(
                 "the smoke call broke the plugin contract: it {what}"
             ));
         }
-        Err(CallError::HostLost(what) | CallError::HostStuck(what)) => {
+        Err(CallError::HostLost(what) | CallError::HostStuck(what) | CallError::HostBusy(what)) => {
             return refused(format!("the smoke call did not complete: {what}"));
         }
     };

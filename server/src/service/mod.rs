@@ -190,6 +190,12 @@ async fn invoke(
     request: Vec<u8>,
     budget: Budget,
 ) -> Result<wire::InvokeResponse, ApiError> {
+    if let Some(answer) = model
+        .invoke_isolated(&request, budget.call_deadline())
+        .await
+    {
+        return answer;
+    }
     let task_model = Arc::clone(model);
     let name = &model.description.name;
     match offload(state, budget, move |status| {

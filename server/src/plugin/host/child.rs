@@ -20,8 +20,9 @@ use super::protocol::{self, Frame, Kind, STATUS_ERROR, STATUS_OK};
 use crate::plugin::library::{self, PluginInstance, PrivateCopy};
 
 /// Loads the library whose bytes are `file` (shown to operators as
-/// `display`), then serves `socket` until it closes. Returns the process's
-/// exit code: 0 after a clean close, 2 when the library could not be loaded.
+/// `display`), then serves `socket` on `threads` threads until it closes,
+/// when it exits the process (status 0). Returns only if the library cannot
+/// be loaded, with the exit status for that: 2.
 pub fn serve(socket: UnixStream, file: File, display: &Path, threads: usize) -> i32 {
     let Ok(writer) = socket.try_clone() else {
         return 2;
@@ -55,34 +56,42 @@ pub fn serve(socket: UnixStream, file: File, display: &Path, threads: usize) -> 
         return 0;
     }
 
+    // Leader/followers: every worker reads the next frame itself, under a
+    // lock, and runs it. A reader thread handing frames to workers would add
+    // a thread wake-up to every call, which on a loaded machine costs more
+    // than a cheap model's arithmetic.
     let instance = Arc::new(instance);
-    let (jobs, queue) = crossbeam_channel::unbounded::<Frame>();
-    let workers: Vec<_> = (0..threads.max(1))
-        .map(|_| {
-            let queue = queue.clone();
-            let instance = Arc::clone(&instance);
-            let writer = Arc::clone(&writer);
-            std::thread::spawn(move || {
-                for frame in queue {
-                    let (kind, payload) = answer(&instance, &frame);
-                    let mut out = writer.lock().unwrap_or_else(PoisonError::into_inner);
-                    if protocol::write_frame(&mut *out, frame.id, kind, &payload).is_err() {
-                        return;
-                    }
-                }
-            })
-        })
-        .collect();
-    let mut reader = BufReader::new(socket);
-    while let Ok(Some(frame)) = protocol::read_frame(&mut reader) {
-        if jobs.send(frame).is_err() {
+    let reader = Arc::new(Mutex::new(BufReader::new(socket)));
+    let work = move || {
+        loop {
+            let frame = {
+                let mut reader = reader.lock().unwrap_or_else(PoisonError::into_inner);
+                protocol::read_frame(&mut *reader)
+            };
+            let Ok(Some(frame)) = frame else {
+                // The server is gone or dropped this host: nobody can use an
+                // answer, so exit now rather than wait for calls in flight
+                // on other workers (one may never return).
+                std::process::exit(0);
+            };
+            let (kind, payload) = answer(&instance, &frame);
+            let mut out = writer.lock().unwrap_or_else(PoisonError::into_inner);
+            if protocol::write_frame(&mut *out, frame.id, kind, &payload).is_err() {
+                std::process::exit(0);
+            }
+        }
+    };
+    for _ in 1..threads.max(1) {
+        let work = work.clone();
+        if std::thread::Builder::new()
+            .name("stratus-host-worker".into())
+            .spawn(work)
+            .is_err()
+        {
             break;
         }
     }
-    // The server is gone or dropped this host: nobody can use an answer, so
-    // exit now rather than wait for calls in flight (one may never return).
-    drop((jobs, workers));
-    0
+    work()
 }
 
 /// The answer frame for a `Call` or `Batch` frame.

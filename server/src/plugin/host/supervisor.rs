@@ -58,6 +58,9 @@ pub struct HostSpec {
     pub memory_limit_mib: u64,
     /// Worker threads per host (calls it runs at once).
     pub threads: usize,
+    /// Most calls waiting on one host; more are refused as busy (the same
+    /// bound the model pool's queue puts on in-process calls).
+    pub max_in_flight: usize,
 }
 
 /// What a host said when it started: the library's ABI version and model.
@@ -100,7 +103,7 @@ struct Conn {
     pid: u32,
     child: Mutex<Child>,
     writer: Mutex<BufWriter<UnixStream>>,
-    pending: Mutex<HashMap<u64, crossbeam_channel::Sender<Reply>>>,
+    pending: Mutex<HashMap<u64, Waiter>>,
     next_id: AtomicU64,
     /// Why the server killed it, if it did (shown instead of "SIGKILL").
     killed_because: Mutex<Option<String>>,
@@ -109,6 +112,30 @@ struct Conn {
 /// A host's answers to one frame (status and bytes per call), or why there
 /// will be none.
 type Reply = Result<Vec<(u8, Vec<u8>)>, String>;
+
+/// Who waits for a frame's answers: a blocked thread (smoke checks, stream
+/// batches on the model pool) or an async task (single calls, which need no
+/// model-pool thread: the host does the work).
+#[derive(Debug)]
+enum Waiter {
+    Blocking(crossbeam_channel::Sender<Reply>),
+    Async(tokio::sync::oneshot::Sender<Reply>),
+}
+
+impl Waiter {
+    fn send(self, reply: Reply) {
+        // A waiter that gave up (deadline, caller gone) drops its receiver;
+        // its answer has nobody to go to.
+        match self {
+            Waiter::Blocking(sender) => {
+                let _ = sender.send(reply);
+            }
+            Waiter::Async(sender) => {
+                let _ = sender.send(reply);
+            }
+        }
+    }
+}
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every critical section here is a map insert/remove, a write of one
@@ -201,9 +228,10 @@ impl HostedModel {
             }
             Err(error) => {
                 let message = match &error {
-                    CallError::HostLost(m) | CallError::HostStuck(m) | CallError::Garbage(m) => {
-                        m.clone()
-                    }
+                    CallError::HostLost(m)
+                    | CallError::HostStuck(m)
+                    | CallError::HostBusy(m)
+                    | CallError::Garbage(m) => m.clone(),
                     CallError::Plugin(e) => e.message.clone(),
                 };
                 let mut out = vec![Err(error)];
@@ -224,10 +252,67 @@ impl HostedModel {
         payload: &[u8],
         deadline: Instant,
     ) -> Result<Vec<(u8, Vec<u8>)>, CallError> {
+        let (sender, answer) = crossbeam_channel::bounded(1);
+        let (conn, id) = self.send(kind, payload, Waiter::Blocking(sender))?;
+        match answer.recv_deadline(deadline) {
+            Ok(Ok(answers)) => Ok(answers),
+            Ok(Err(death)) => Err(CallError::HostLost(death)),
+            Err(_) => Err(self.stuck(&conn, id)),
+        }
+    }
+
+    /// [`HostedModel::invoke`] for an async caller: no thread waits, the
+    /// host does the work. Gives up at `deadline` (killing the host, as
+    /// stuck); dropping the future abandons the call.
+    pub async fn invoke_async(
+        &self,
+        request: &[u8],
+        deadline: tokio::time::Instant,
+    ) -> Result<wire::InvokeResponse, CallError> {
+        let (sender, answer) = tokio::sync::oneshot::channel();
+        let (conn, id) = self.send(Kind::Call, request, Waiter::Async(sender))?;
+        let mut answers = match tokio::time::timeout_at(deadline, answer).await {
+            Ok(Ok(Ok(answers))) => answers,
+            Ok(Ok(Err(death))) => return Err(CallError::HostLost(death)),
+            Ok(Err(_)) => {
+                return Err(CallError::HostLost(format!(
+                    "the host process of model '{}' dropped the call",
+                    self.name
+                )));
+            }
+            Err(_) => return Err(self.stuck(&conn, id)),
+        };
+        match answers.pop() {
+            Some((status, bytes)) if answers.is_empty() => {
+                library::decode_answer(i32::from(status), &bytes)
+            }
+            _ => Err(CallError::Garbage(
+                "answered one call with a batch".to_owned(),
+            )),
+        }
+    }
+
+    /// Sends one frame to the running host, registering `waiter` for its
+    /// answers.
+    fn send(
+        &self,
+        kind: Kind,
+        payload: &[u8],
+        waiter: Waiter,
+    ) -> Result<(Arc<Conn>, u64), CallError> {
         let conn = self.current()?;
         let id = conn.next_id.fetch_add(1, Ordering::Relaxed);
-        let (sender, answer) = crossbeam_channel::bounded(1);
-        lock(&conn.pending).insert(id, sender);
+        {
+            let mut pending = lock(&conn.pending);
+            if pending.len() >= self.spec.max_in_flight.max(1) {
+                return Err(CallError::HostBusy(format!(
+                    "model '{}' has {} calls waiting in its host process (--max-queued-calls)",
+                    self.name,
+                    pending.len()
+                )));
+            }
+            pending.insert(id, waiter);
+        }
         let written = protocol::write_frame(&mut *lock(&conn.writer), id, kind, payload);
         if let Err(e) = written {
             lock(&conn.pending).remove(&id);
@@ -236,22 +321,22 @@ impl HostedModel {
                 self.name, conn.pid
             )));
         }
-        match answer.recv_deadline(deadline) {
-            Ok(Ok(answers)) => Ok(answers),
-            Ok(Err(death)) => Err(CallError::HostLost(death)),
-            Err(_) => {
-                lock(&conn.pending).remove(&id);
-                let reason = format!(
-                    "a call to model '{}' was still running at its deadline",
-                    self.name
-                );
-                conn.kill(reason);
-                Err(CallError::HostStuck(format!(
-                    "model '{}' did not answer before the call's deadline; its host process (pid {}) was killed and restarts",
-                    self.name, conn.pid
-                )))
-            }
-        }
+        Ok((conn, id))
+    }
+
+    /// A call `id` unanswered at its deadline: the model is stuck in native
+    /// code, which nothing can interrupt, so its host is killed (and
+    /// restarts).
+    fn stuck(&self, conn: &Conn, id: u64) -> CallError {
+        lock(&conn.pending).remove(&id);
+        conn.kill(format!(
+            "a call to model '{}' was still running at its deadline",
+            self.name
+        ));
+        CallError::HostStuck(format!(
+            "model '{}' did not answer before the call's deadline; its host process (pid {}) was killed and restarts",
+            self.name, conn.pid
+        ))
     }
 
     /// The running host, or why there is none.
@@ -447,6 +532,9 @@ fn spawn(
     let writer = server_end
         .try_clone()
         .map_err(|e| format!("cannot use a plugin host's socket: {e}"))?;
+    // Calls are written from async tasks: a host that stops reading must not
+    // block one for long once the socket's buffer is full.
+    let _ = writer.set_write_timeout(Some(Duration::from_secs(1)));
     let conn = Arc::new(Conn {
         pid,
         child: Mutex::new(child),
@@ -526,7 +614,7 @@ fn watch(model: Weak<HostedModel>, conn: Arc<Conn>, reader: UnixStream) {
                     other => Err(format!("the plugin host sent a {other:?} frame")),
                 };
                 if let Some(waiting) = lock(&conn.pending).remove(&frame.id) {
-                    let _ = waiting.send(reply);
+                    waiting.send(reply);
                 }
             }
             let how = conn.ended();
@@ -538,7 +626,7 @@ fn watch(model: Weak<HostedModel>, conn: Arc<Conn>, reader: UnixStream) {
                 conn.pid
             );
             for (_, waiting) in lock(&conn.pending).drain() {
-                let _ = waiting.send(Err(death.clone()));
+                waiting.send(Err(death.clone()));
             }
             if let Some(model) = model.upgrade() {
                 model.died(&conn, how);
