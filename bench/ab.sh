@@ -30,7 +30,10 @@ for round in $(seq "$rounds"); do
     if [ "$side" = old ]; then server="$work/target/release/stratus-server"; else server=target/release/stratus-server; fi
     "$server" --plugins "$work/$side" --listen "127.0.0.1:$port" >/dev/null 2>&1 &
     pid=$!
-    until [ "$("$stratus" --server "$url" health 2>/dev/null)" = "SERVING" ]; do sleep 0.01; done
+    for _ in $(seq 1000); do  # at most 10 s
+      [ "$("$stratus" --server "$url" health 2>/dev/null)" = "SERVING" ] && break
+      sleep 0.01
+    done
     for model in naive canalys; do
       ratio=$("$stratus" --server "$url" bench --duration "$seconds" --rpc forecast --model "$model" --compare-health \
         | awk '/^forecast/ {calls=$2} /^ratio/ {print $2 " of health (" calls " calls/s)"}')

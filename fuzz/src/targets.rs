@@ -201,8 +201,8 @@ fn validation_case(u: &mut Unstructured) -> Result<bool> {
             None => None,
         };
         let accepted = series.and_then(|series| {
-            validate::forecast_sizes(&request, limits).ok()?;
-            validate::forecast(request, series, description, limits).ok()
+            let sizes = validate::forecast_sizes(&request, limits).ok()?;
+            validate::forecast(request, sizes, series, description, limits).ok()
         });
         if let Some(valid) = accepted {
             let input = valid.input;
@@ -232,8 +232,8 @@ fn validation_case(u: &mut Unstructured) -> Result<bool> {
             params: params(u, &["weight_capex"])?,
             ..Default::default()
         };
-        if validate::risk_sizes(&request, limits).is_ok() {
-            let _ = validate::risk(&request, description, limits);
+        if let Ok(sizes) = validate::risk_sizes(&request, limits) {
+            let _ = validate::risk(&request, sizes, description, limits);
         }
     }
     Ok(false)

@@ -50,8 +50,8 @@ fn bench(c: &mut Criterion) {
         b.iter_batched(
             || (request.clone(), series.clone()),
             |(request, series)| {
-                validate::forecast_sizes(black_box(&request), limits)?;
-                validate::forecast(black_box(request), series, &model, limits)
+                let sizes = validate::forecast_sizes(black_box(&request), limits)?;
+                validate::forecast(black_box(request), sizes, series, &model, limits)
             },
             BatchSize::SmallInput,
         )

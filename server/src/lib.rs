@@ -11,14 +11,14 @@
 //!   limits).
 //! - [`plugin`]: loading libraries and the registry of loaded models.
 //! - [`dataset`]: reference series.
-//!
-//! The plugin boundary itself (the C table, the wire messages) is the
-//! `stratus-plugin-abi` crate; period labels and growth are `stratus-series`;
-//! the API↔plugin mapping is `stratus_proto::mapping`.
 //! - [`error`], [`model_info`], [`telemetry`]: statuses, model descriptions, logs.
 //! - [`admin`], [`deadline`], [`reload`]: admin auth, call time budgets, reload triggers.
 //! - [`request_budget`], [`transport`], [`tls`]: what a request body and a
 //!   connection may cost; TLS and mTLS.
+//!
+//! The plugin boundary itself (the C table, the wire messages) is the
+//! `stratus-plugin-abi` crate; period labels and growth are `stratus-series`;
+//! the API↔plugin mapping is `stratus_proto::mapping`.
 
 pub mod admin;
 pub mod config;

@@ -101,8 +101,11 @@ fn the_c_header_matches_the_rust_table() {
     let source = dir.join("probe.c");
     let binary = dir.join("probe");
     std::fs::write(&source, PROBE).unwrap();
+    // CC may be a command line (`ccache cc`): run its first word with the rest.
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let built = Command::new(&cc)
+    let mut words = cc.split_whitespace();
+    let built = Command::new(words.next().unwrap_or("cc"))
+        .args(words)
         .args(["-std=c11", "-Wall", "-Werror", "-I"])
         .arg(&include)
         .arg(&source)

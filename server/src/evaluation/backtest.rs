@@ -114,10 +114,7 @@ pub fn plan(request: BacktestRequest, ctx: &AppState) -> Result<Plan, ApiError> 
     for (i, model) in models.iter().enumerate() {
         validate::string_within(&model.name, limits, || format!("models[{i}].name"))?;
         validate::string_within(&model.version, limits, || format!("models[{i}].version"))?;
-        let loaded = ctx
-            .registry
-            .resolve(&model.name, &model.version)
-            .map_err(|error| error.at(&format!("models[{i}]")))?;
+        let loaded = crate::service::resolve_model(ctx, Some(model), &format!("models[{i}]"))?;
         if loaded.kind() != wire::ModelKind::Forecast {
             return Err(ApiError::FailedPrecondition(format!(
                 "models[{i}].name: '{}' is a risk model; a backtest scores forecast models",

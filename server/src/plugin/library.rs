@@ -330,8 +330,14 @@ fn entry_table(library: &'static libloading::Library) -> Result<(AbiHeader, Tabl
             "stratus_plugin_v1 returned a null table".into(),
         ));
     }
-    // SAFETY: every table version begins with an `AbiHeader`; reading only the
-    // header is valid before we know the rest of the layout.
+    if !table.is_aligned() {
+        return Err(LoadError::AbiMismatch(
+            "stratus_plugin_v1 returned a misaligned table".into(),
+        ));
+    }
+    // SAFETY: non-null and aligned (checked above); every table version
+    // begins with an `AbiHeader`, and reading only the header is valid
+    // before we know the rest of the layout.
     let header: AbiHeader = unsafe { table.cast::<AbiHeader>().read() };
     if header.abi_major != ABI_MAJOR {
         return Err(LoadError::AbiMismatch(format!(
@@ -346,8 +352,9 @@ fn entry_table(library: &'static libloading::Library) -> Result<(AbiHeader, Tabl
             header.abi_major, header.abi_minor, header.table_size, ABI_MAJOR
         )));
     }
-    // SAFETY: same major and at least our size, so the layout we know is a
-    // prefix of the plugin's table; it is static in a library never unloaded.
+    // SAFETY: non-null and aligned; same major and at least our size, so the
+    // layout we know is a prefix of the plugin's table; it is static in a
+    // library never unloaded.
     let table: &PluginApiV1 = unsafe { &*table };
     let (Some(describe), Some(create), Some(invoke), Some(destroy), Some(free_buf)) = (
         table.describe,
@@ -493,6 +500,12 @@ fn read_and_free<T>(
         return Err(format!(
             "returned a buffer of length {}, above isize::MAX",
             buf.len
+        ));
+    }
+    if buf.len > buf.cap {
+        return Err(format!(
+            "returned a buffer of length {} in an allocation of {} bytes",
+            buf.len, buf.cap
         ));
     }
     // SAFETY: the plugin wrote `len` (checked ≤ isize::MAX) readable bytes at

@@ -75,10 +75,7 @@ pub(crate) async fn run(
     let mut declared_somewhere = std::collections::HashSet::new();
     for (i, member) in ensemble.members.iter().enumerate() {
         let context = format!("{prefix}ensemble.members[{i}]");
-        let model = state
-            .registry
-            .resolve(&member.name, &member.version)
-            .map_err(|e| e.at(&context))?;
+        let model = super::resolve::model(state, Some(member), &context)?;
         let params =
             crate::evaluation::backtest::declared(&request.params, &model.description.params);
         declared_somewhere.extend(params.keys().cloned());

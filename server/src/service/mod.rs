@@ -59,6 +59,7 @@ pub(crate) async fn forecast_run(
 
 pub(crate) use forecast::with_request_id;
 pub(crate) use resolve::dataset as dataset_series;
+pub(crate) use resolve::model as resolve_model;
 
 /// The history a forecast request names: its inline series, or the dataset
 /// (empty if neither resolves; callers use it after validation passed, for

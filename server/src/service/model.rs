@@ -60,11 +60,7 @@ impl ModelService for ModelApi {
     ) -> Result<Response<ModelInfo>, Status> {
         let model = request.into_inner().model.unwrap_or_default();
         observe("GetModel", &model.name, async {
-            let loaded = self
-                .state
-                .registry
-                .resolve(&model.name, &model.version)
-                .map_err(|e| e.at("model"))?;
+            let loaded = super::resolve::model(&self.state, Some(&model), "model")?;
             Ok(model_info::loaded(&loaded, Detail::Full))
         })
         .await

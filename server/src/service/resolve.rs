@@ -29,10 +29,11 @@ fn forecast_unprefixed(
     state: &AppState,
     mut request: ForecastRequest,
 ) -> Result<(Arc<LoadedModel>, ValidForecast), ApiError> {
-    validate::forecast_sizes(&request, state.limits)?;
+    let sizes = validate::forecast_sizes(&request, state.limits)?;
     let model = model(state, request.model.as_ref(), "model")?;
+    validate::forecast_model(&model.description)?;
     let series = history(state, request.source.take())?;
-    let valid = validate::forecast(request, series, &model.description, state.limits)?;
+    let valid = validate::forecast(request, sizes, series, &model.description, state.limits)?;
     Ok((model, valid))
 }
 
@@ -41,9 +42,9 @@ pub(crate) fn risk(
     state: &AppState,
     request: &RiskRequest,
 ) -> Result<(Arc<LoadedModel>, stratus_plugin_abi::wire::RiskInput), ApiError> {
-    validate::risk_sizes(request, state.limits)?;
+    let sizes = validate::risk_sizes(request, state.limits)?;
     let model = model(state, request.model.as_ref(), "model")?;
-    let input = validate::risk(request, &model.description, state.limits)?;
+    let input = validate::risk(request, sizes, &model.description, state.limits)?;
     Ok((model, input))
 }
 

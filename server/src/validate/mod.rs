@@ -25,8 +25,8 @@ pub use crate::limits::Limits;
 use crate::limits::shown;
 pub(crate) use params::{check_params, check_value, sorted};
 pub(crate) use series::{SeriesShape, check_levels, check_series};
+pub use sizes::{SizesChecked, forecast_sizes, risk_sizes};
 pub(crate) use sizes::{at_most, check_map_keys, string_within};
-pub use sizes::{forecast_sizes, risk_sizes};
 
 /// Interval coverages used when a request gives none.
 pub const DEFAULT_LEVELS: [f64; 2] = [80.0, 95.0];
@@ -40,25 +40,44 @@ pub struct ValidForecast {
     pub request_id: String,
 }
 
-/// Validates a forecast request for `model`, with `series` the history its
-/// source names (the caller resolved it). The request's sizes must have
-/// passed [`forecast_sizes`].
-///
-/// Takes the request and series by value so the observations move into the
-/// plugin input rather than being copied; field paths are only formatted for
-/// violations (this runs once per series in bulk streams).
-pub fn forecast(
-    request: ForecastRequest,
-    series: Series,
-    model: &wire::ModelDescription,
-    limits: Limits,
-) -> Result<ValidForecast, ApiError> {
+/// Refuses a model of the wrong kind for a forecast: checked as soon as the
+/// model is known, before anything else is looked up.
+pub fn forecast_model(model: &wire::ModelDescription) -> Result<(), ApiError> {
     if model.kind != wire::ModelKind::Forecast as i32 {
         return Err(ApiError::FailedPrecondition(format!(
             "model.name: '{}' is a risk model; call RiskService.ScoreRisk, or pick a forecast model",
             model.name
         )));
     }
+    Ok(())
+}
+
+/// Refuses a model of the wrong kind for a risk score.
+pub fn risk_model(model: &wire::ModelDescription) -> Result<(), ApiError> {
+    if model.kind != wire::ModelKind::Risk as i32 {
+        return Err(ApiError::FailedPrecondition(format!(
+            "model.name: '{}' is a forecast model; call ForecastService.Forecast, or pick a risk model",
+            model.name
+        )));
+    }
+    Ok(())
+}
+
+/// Validates a forecast request for `model`, with `series` the history its
+/// source names (the caller resolved it); `_sizes` proves the request's
+/// counts and lengths passed [`forecast_sizes`].
+///
+/// Takes the request and series by value so the observations move into the
+/// plugin input rather than being copied; field paths are only formatted for
+/// violations (this runs once per series in bulk streams).
+pub fn forecast(
+    request: ForecastRequest,
+    _sizes: SizesChecked,
+    series: Series,
+    model: &wire::ModelDescription,
+    limits: Limits,
+) -> Result<ValidForecast, ApiError> {
+    forecast_model(model)?;
     let ForecastRequest {
         horizon,
         levels,
@@ -98,19 +117,15 @@ pub fn forecast(
 }
 
 /// Validates a risk request for `model`, except its `demand` forecast, which
-/// the caller runs and adds to the input as a series. The request's sizes
-/// must have passed [`risk_sizes`].
+/// the caller runs and adds to the input as a series; `_sizes` proves the
+/// request passed [`risk_sizes`].
 pub fn risk(
     request: &RiskRequest,
+    _sizes: SizesChecked,
     model: &wire::ModelDescription,
     limits: Limits,
 ) -> Result<wire::RiskInput, ApiError> {
-    if model.kind != wire::ModelKind::Risk as i32 {
-        return Err(ApiError::FailedPrecondition(format!(
-            "model.name: '{}' is a forecast model; call ForecastService.Forecast, or pick a risk model",
-            model.name
-        )));
-    }
+    risk_model(model)?;
     let mut violations = Violations::new(limits.max_violations);
     let inputs = &model.inputs;
     for (name, value) in sorted(&request.indicators) {

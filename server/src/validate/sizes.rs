@@ -9,21 +9,26 @@ use super::DEFAULT_LEVELS;
 use crate::error::{ApiError, FieldViolation};
 use crate::limits::{Limits, shown};
 
+/// Proof that a request's counts and lengths passed [`forecast_sizes`] or
+/// [`risk_sizes`]: the checks that build from them ([`super::forecast`],
+/// [`super::risk`]) take one, so none can run on an unbounded request.
+#[derive(Debug)]
+pub struct SizesChecked(());
+
 /// The counts and string lengths of a forecast request, checked before
 /// anything is looked up or built from them.
-pub fn forecast_sizes(request: &ForecastRequest, limits: Limits) -> Result<(), ApiError> {
-    let field = |name: &str| name.to_owned();
+pub fn forecast_sizes(request: &ForecastRequest, limits: Limits) -> Result<SizesChecked, ApiError> {
     if let Some(model) = &request.model {
-        string_within(&model.name, limits, || field("model.name"))?;
-        string_within(&model.version, limits, || field("model.version"))?;
+        string_within(&model.name, limits, || "model.name".into())?;
+        string_within(&model.version, limits, || "model.version".into())?;
     }
     if let Some(forecast_request::Source::Dataset(name)) = &request.source {
-        string_within(name, limits, || field("dataset"))?;
+        string_within(name, limits, || "dataset".into())?;
     }
-    string_within(&request.request_id, limits, || field("request_id"))?;
+    string_within(&request.request_id, limits, || "request_id".into())?;
     if request.horizon > limits.max_horizon {
         return Err(ApiError::LimitExceeded(FieldViolation::new(
-            field("horizon"),
+            "horizon",
             format!(
                 "{} is above this server's limit of {} (--max-horizon)",
                 request.horizon, limits.max_horizon
@@ -35,13 +40,13 @@ pub fn forecast_sizes(request: &ForecastRequest, limits: Limits) -> Result<(), A
         limits.max_levels,
         "levels",
         "--max-levels",
-        || field("levels"),
+        || "levels".into(),
     )?;
     let intervals =
         u64::from(request.horizon) * request.levels.len().max(DEFAULT_LEVELS.len()) as u64;
     if intervals > limits.max_answer_intervals {
         return Err(ApiError::LimitExceeded(FieldViolation::new(
-            field("levels"),
+            "levels",
             format!(
                 "horizon {} × {} levels asks for {intervals} intervals per path, above this server's limit of {} (--max-answer-intervals)",
                 request.horizon,
@@ -56,12 +61,13 @@ pub fn forecast_sizes(request: &ForecastRequest, limits: Limits) -> Result<(), A
         limits.max_params,
         "--max-params",
         "params",
-    )
+    )?;
+    Ok(SizesChecked(()))
 }
 
 /// The counts and string lengths of a risk request (its `demand` forecast
 /// is checked as a forecast when it runs).
-pub fn risk_sizes(request: &RiskRequest, limits: Limits) -> Result<(), ApiError> {
+pub fn risk_sizes(request: &RiskRequest, limits: Limits) -> Result<SizesChecked, ApiError> {
     if let Some(model) = &request.model {
         string_within(&model.name, limits, || "model.name".into())?;
         string_within(&model.version, limits, || "model.version".into())?;
@@ -87,7 +93,8 @@ pub fn risk_sizes(request: &RiskRequest, limits: Limits) -> Result<(), ApiError>
         limits.max_params,
         "--max-params",
         "params",
-    )
+    )?;
+    Ok(SizesChecked(()))
 }
 
 /// A map's size and the length of each key.

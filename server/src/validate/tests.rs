@@ -65,6 +65,27 @@ fn request(horizon: u32) -> ForecastRequest {
     }
 }
 
+/// `forecast` after the size check, as the services call it.
+fn checked_forecast(
+    request: ForecastRequest,
+    series: Series,
+    model: &wire::ModelDescription,
+    limits: Limits,
+) -> Result<ValidForecast, ApiError> {
+    let sizes = forecast_sizes(&request, limits)?;
+    forecast(request, sizes, series, model, limits)
+}
+
+/// `risk` after the size check.
+fn checked_risk(
+    request: &RiskRequest,
+    model: &wire::ModelDescription,
+    limits: Limits,
+) -> Result<wire::RiskInput, ApiError> {
+    let sizes = risk_sizes(request, limits)?;
+    risk(request, sizes, model, limits)
+}
+
 /// The violations of an `INVALID_ARGUMENT`, as `field: description` lines.
 fn violations(error: ApiError) -> Vec<String> {
     match error {
@@ -78,7 +99,8 @@ fn violations(error: ApiError) -> Vec<String> {
 
 #[test]
 fn a_valid_request_becomes_a_complete_plugin_input() {
-    let valid = forecast(request(2), annual(), &forecast_model(), Limits::default()).unwrap();
+    let valid =
+        checked_forecast(request(2), annual(), &forecast_model(), Limits::default()).unwrap();
     let input = valid.input;
     assert_eq!(valid.request_id, "r1");
     assert_eq!(input.future_periods, ["2024", "2025"]);
@@ -94,7 +116,8 @@ fn a_valid_request_becomes_a_complete_plugin_input() {
 #[test]
 fn quarterly_labels_continue_across_the_year() {
     let quarterly = series(api::Frequency::Quarterly, &["2024-Q3", "2024-Q4"]);
-    let valid = forecast(request(3), quarterly, &forecast_model(), Limits::default()).unwrap();
+    let valid =
+        checked_forecast(request(3), quarterly, &forecast_model(), Limits::default()).unwrap();
     assert_eq!(
         valid.input.future_periods,
         ["2025-Q1", "2025-Q2", "2025-Q3"]
@@ -106,13 +129,14 @@ fn quarterly_labels_continue_across_the_year() {
 fn levels_are_sorted_and_deduplicated_and_bad_ones_named() {
     let mut r = request(1);
     r.levels = vec![95.0, 80.0, 95.0];
-    let valid = forecast(r, annual(), &forecast_model(), Limits::default()).unwrap();
+    let valid = checked_forecast(r, annual(), &forecast_model(), Limits::default()).unwrap();
     assert_eq!(valid.input.levels, [80.0, 95.0]);
 
     let mut r = request(1);
     r.levels = vec![80.0, 100.0, f64::NAN];
-    let problems =
-        violations(forecast(r, annual(), &forecast_model(), Limits::default()).unwrap_err());
+    let problems = violations(
+        checked_forecast(r, annual(), &forecast_model(), Limits::default()).unwrap_err(),
+    );
     assert_eq!(problems.len(), 2, "{problems:?}");
     assert!(problems[0].starts_with("levels[1]: 100 is not a coverage"));
     assert!(problems[1].starts_with("levels[2]: NaN"));
@@ -124,7 +148,8 @@ fn every_problem_is_reported_at_once_with_its_field() {
     r.params = [("damping".to_owned(), 2.0), ("alpha".to_owned(), 0.1)].into();
     r.interval_method = 9;
     let bad = series(api::Frequency::Annual, &["2021", "2023", "2023-Q1"]);
-    let problems = violations(forecast(r, bad, &forecast_model(), Limits::default()).unwrap_err());
+    let problems =
+        violations(checked_forecast(r, bad, &forecast_model(), Limits::default()).unwrap_err());
     let fields: Vec<&str> = problems
         .iter()
         .map(|p| p.split(':').next().unwrap())
@@ -172,7 +197,7 @@ fn series_problems_are_named() {
     ];
     for (bad, expected) in cases {
         let problems = violations(
-            forecast(request(1), bad, &forecast_model(), Limits::default()).unwrap_err(),
+            checked_forecast(request(1), bad, &forecast_model(), Limits::default()).unwrap_err(),
         );
         assert!(
             problems[0].starts_with(expected),
@@ -182,8 +207,9 @@ fn series_problems_are_named() {
     let mut values = annual();
     values.observations[0].value = f64::INFINITY;
     values.observations[1].value = 1e101;
-    let problems =
-        violations(forecast(request(1), values, &forecast_model(), Limits::default()).unwrap_err());
+    let problems = violations(
+        checked_forecast(request(1), values, &forecast_model(), Limits::default()).unwrap_err(),
+    );
     assert!(problems[0].starts_with("series.observations[0].value: inf is not a finite number"));
     assert!(problems[1].contains("beyond the accepted magnitude"));
 }
@@ -193,14 +219,16 @@ fn a_long_run_of_bad_observations_lists_ten() {
     let labels: Vec<String> = (0..50).map(|i| format!("x{i}")).collect();
     let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
     let bad = series(api::Frequency::Annual, &labels);
-    let problems =
-        violations(forecast(request(1), bad, &forecast_model(), Limits::default()).unwrap_err());
+    let problems = violations(
+        checked_forecast(request(1), bad, &forecast_model(), Limits::default()).unwrap_err(),
+    );
     assert_eq!(problems.len(), 10);
 }
 
 #[test]
 fn a_risk_model_is_not_asked_for_a_forecast() {
-    let error = forecast(request(1), annual(), &risk_model(), Limits::default()).unwrap_err();
+    let error =
+        checked_forecast(request(1), annual(), &risk_model(), Limits::default()).unwrap_err();
     let ApiError::FailedPrecondition(message) = error else {
         panic!("expected FAILED_PRECONDITION");
     };
@@ -237,7 +265,7 @@ fn a_risk_request_reads_only_declared_indicators() {
         series: [("capex".to_owned(), annual())].into(),
         ..Default::default()
     };
-    let input = risk(&r, &risk_model(), Limits::default()).unwrap();
+    let input = checked_risk(&r, &risk_model(), Limits::default()).unwrap();
     assert_eq!(input.indicators["capex_to_revenue"], 3.0);
     assert_eq!(input.series["capex"].observations.len(), 3);
 
@@ -247,12 +275,12 @@ fn a_risk_request_reads_only_declared_indicators() {
         "revenue".into(),
         series(api::Frequency::Annual, &["2021", "2020"]),
     );
-    let problems = violations(risk(&r, &risk_model(), Limits::default()).unwrap_err());
+    let problems = violations(checked_risk(&r, &risk_model(), Limits::default()).unwrap_err());
     assert_eq!(problems.len(), 3, "{problems:?}");
     assert!(problems[0].starts_with("indicators[capex_to_revenue]: 11 is outside"));
     assert!(problems[1].starts_with("indicators[hype]: 'bubble' does not read 'hype'"));
     assert!(problems[2].starts_with("series[revenue].observations[1].period"));
 
-    let error = risk(&r, &forecast_model(), Limits::default()).unwrap_err();
+    let error = checked_risk(&r, &forecast_model(), Limits::default()).unwrap_err();
     assert!(matches!(error, ApiError::FailedPrecondition(_)));
 }
