@@ -282,3 +282,49 @@ async fn hot_swaps_of_an_isolated_model_fail_no_call_and_leave_no_host_behind() 
         "RSS grew from {first:.1} to {last:.1} MiB over the swaps"
     );
 }
+
+#[tokio::test]
+async fn a_stream_to_an_isolated_model_answers_in_order_and_a_crash_ends_it_cleanly() {
+    let server = isolated(&[]);
+    let client = server.client().await;
+    let requests: Vec<proto::ForecastRequest> = (0..300)
+        .map(|i| {
+            let mut request = forecast("naive", series(), 2);
+            request.request_id = format!("r{i}");
+            request
+        })
+        .collect();
+    let mut answers = client
+        .forecast_stream(futures::stream::iter(requests))
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    while let Some(answer) = answers.message().await.unwrap() {
+        ids.push(answer.request_id);
+    }
+    let expected: Vec<String> = (0..300).map(|i| format!("r{i}")).collect();
+    assert_eq!(ids, expected, "every series answered once, in order");
+
+    // A series that crashes the host mid-stream: the batch that holds it
+    // (one message to the host) fails, and the stream ends with the crash,
+    // naming the model's host and the signal.
+    let mut requests: Vec<proto::ForecastRequest> =
+        (0..5).map(|_| forecast("faulty", series(), 2)).collect();
+    requests.push(faulty_call("segfault", 1.0));
+    let mut answers = client
+        .forecast_stream(futures::stream::iter(requests))
+        .await
+        .unwrap();
+    let mut answered = 0;
+    let status = loop {
+        match answers.message().await {
+            Ok(Some(_)) => answered += 1,
+            Ok(None) => panic!("the stream ended without the crash"),
+            Err(status) => break status,
+        }
+    };
+    assert!(answered <= 5);
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert!(status.message().contains("SIGSEGV"), "{status:?}");
+    answers_again(&client).await;
+}

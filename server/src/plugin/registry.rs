@@ -212,6 +212,26 @@ impl LoadedModel {
         }
     }
 
+    /// [`LoadedModel::invoke_batch`] for an isolated model, from an async
+    /// task with no model-pool thread; `None` for an in-process model.
+    pub async fn invoke_isolated_batch(
+        &self,
+        requests: &[Vec<u8>],
+        deadline: tokio::time::Instant,
+    ) -> Option<Vec<Result<wire::InvokeResponse, ApiError>>> {
+        match &self.instance {
+            Backend::InProcess(_) => None,
+            Backend::Process(hosted) => Some(
+                hosted
+                    .invoke_batch_async(requests, deadline)
+                    .await
+                    .into_iter()
+                    .map(|response| self.answer(response))
+                    .collect(),
+            ),
+        }
+    }
+
     /// Calls an isolated model from an async task, with no model-pool
     /// thread (the host process does the work); `None` for an in-process
     /// model, which the caller runs on the pool with [`LoadedModel::invoke`].

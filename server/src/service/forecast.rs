@@ -17,6 +17,7 @@ use crate::deadline::Budget;
 use crate::error::ApiError;
 use crate::model_info::{self, Detail};
 use crate::plugin::LoadedModel;
+use crate::plugin::registry::Isolation;
 use crate::request_budget::Ledger;
 use crate::telemetry::{self, observe};
 use crate::validate;
@@ -233,28 +234,50 @@ async fn run_batch(
         .iter_mut()
         .map(|p| (Arc::clone(&p.model), std::mem::take(&mut p.call)))
         .collect();
-    let batch = offload(state, budget, move |status| {
-        // Runs of consecutive calls to one model go as one batch (one
-        // message each way to an isolated model's host). Stop between items
-        // once nobody waits: a batch of long series is many seconds of work.
-        let mut answers = Vec::with_capacity(calls.len());
-        let mut calls = calls.into_iter().peekable();
-        while let Some((model, first)) = calls.next() {
-            let mut run = vec![first];
-            while let Some((_, request)) = calls.next_if(|(next, _)| Arc::ptr_eq(next, &model)) {
-                run.push(request);
-            }
-            let done = model.invoke_batch(&run, status.deadline(), || !status.abandoned());
-            let complete = done.len() == run.len();
-            answers.extend(done);
-            if !complete || status.abandoned() {
-                break;
-            }
+    // A batch for one isolated model goes to its host process as one
+    // message, awaited with no model-pool thread: the host does the work, and
+    // several batches can queue at the host while its workers are busy.
+    let isolated = calls
+        .first()
+        .map(|(first, _)| Arc::clone(first))
+        .filter(|first| first.isolation() == Isolation::Process)
+        .filter(|first| calls.iter().all(|(model, _)| Arc::ptr_eq(model, first)));
+    let batch = match isolated {
+        Some(model) => {
+            let requests: Vec<Vec<u8>> = calls.into_iter().map(|(_, request)| request).collect();
+            Ok(model
+                .invoke_isolated_batch(&requests, budget.call_deadline())
+                .await
+                .unwrap_or_default())
         }
-        answers
-    });
+        None => {
+            offload(state, budget, move |status| {
+                // Runs of consecutive calls to one model go as one batch (one
+                // message each way to an isolated model's host). Stop between items
+                // once nobody waits: a batch of long series is many seconds of work.
+                let mut answers = Vec::with_capacity(calls.len());
+                let mut calls = calls.into_iter().peekable();
+                while let Some((model, first)) = calls.next() {
+                    let mut run = vec![first];
+                    while let Some((_, request)) =
+                        calls.next_if(|(next, _)| Arc::ptr_eq(next, &model))
+                    {
+                        run.push(request);
+                    }
+                    let done = model.invoke_batch(&run, status.deadline(), || !status.abandoned());
+                    let complete = done.len() == run.len();
+                    answers.extend(done);
+                    if !complete || status.abandoned() {
+                        break;
+                    }
+                }
+                answers
+            })
+            .await
+        }
+    };
     let mut out = Vec::with_capacity(prepared.len() + 1);
-    match batch.await {
+    match batch {
         Ok(answers) => {
             let unanswered = prepared.len() - answers.len().min(prepared.len());
             for (p, answer) in prepared.into_iter().zip(answers) {

@@ -104,22 +104,50 @@ pub fn read_frame(input: &mut impl Read) -> io::Result<Option<Frame>> {
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(e) => return Err(e),
     }
-    let len = u32::from_le_bytes(len) as usize;
+    let mut head = [0u8; 9];
+    let mut payload = vec![0u8; payload_len(len)?];
+    input.read_exact(&mut head)?;
+    input.read_exact(&mut payload)?;
+    frame(head, payload).map(Some)
+}
+
+/// The payload length a frame's length prefix announces, if acceptable.
+fn payload_len(prefix: [u8; 4]) -> io::Result<usize> {
+    let len = u32::from_le_bytes(prefix) as usize;
     if !(9..=MAX_FRAME).contains(&len) {
         return Err(invalid(format!("a frame claims {len} bytes")));
     }
-    let mut head = [0u8; 9];
-    input.read_exact(&mut head)?;
+    Ok(len - 9)
+}
+
+/// A frame from its id-and-kind header and payload.
+fn frame(head: [u8; 9], payload: Vec<u8>) -> io::Result<Frame> {
     let mut id = [0u8; 8];
     id.copy_from_slice(&head[..8]);
-    let kind = Kind::from_byte(head[8])?;
-    let mut payload = vec![0u8; len - 9];
-    input.read_exact(&mut payload)?;
-    Ok(Some(Frame {
+    Ok(Frame {
         id: u64::from_le_bytes(id),
-        kind,
+        kind: Kind::from_byte(head[8])?,
         payload,
-    }))
+    })
+}
+
+/// [`read_frame`] for an async stream (the server reads hosts' answers on
+/// its runtime).
+pub async fn read_frame_async(
+    input: &mut (impl tokio::io::AsyncRead + Unpin),
+) -> io::Result<Option<Frame>> {
+    use tokio::io::AsyncReadExt;
+    let mut len = [0u8; 4];
+    match input.read_exact(&mut len).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let mut head = [0u8; 9];
+    let mut payload = vec![0u8; payload_len(len)?];
+    input.read_exact(&mut head).await?;
+    input.read_exact(&mut payload).await?;
+    frame(head, payload).map(Some)
 }
 
 /// Packs several byte strings: `(len:u32le bytes)*`, each behind `prefix`

@@ -61,6 +61,11 @@ pub struct HostSpec {
     /// Most calls waiting on one host; more are refused as busy (the same
     /// bound the model pool's queue puts on in-process calls).
     pub max_in_flight: usize,
+    /// The server's async runtime, to read hosts' answers on: an answer then
+    /// wakes the waiting task from the runtime's own event loop, with no
+    /// thread of its own to switch to. Without one (unit tests), each host
+    /// gets a reader thread.
+    pub runtime: Option<tokio::runtime::Handle>,
 }
 
 /// What a host said when it started: the library's ABI version and model.
@@ -166,7 +171,7 @@ impl HostedModel {
             }),
             restarts: AtomicU32::new(0),
         });
-        watch(Arc::downgrade(&model), conn, reader);
+        watch(&model.spec, Arc::downgrade(&model), conn, reader);
         Ok((model, hello))
     }
 
@@ -210,42 +215,43 @@ impl HostedModel {
         deadline: Instant,
     ) -> Vec<Result<wire::InvokeResponse, CallError>> {
         let packed = protocol::pack(requests.iter().map(|r| (None, r.as_slice())));
-        match self.exchange(Kind::Batch, &packed, deadline) {
-            Ok(answers) if answers.len() == requests.len() => answers
-                .into_iter()
-                .map(|(status, bytes)| library::decode_answer(i32::from(status), &bytes))
-                .collect(),
-            Ok(answers) => {
-                let what = format!(
-                    "answered a batch of {} calls with {} answers",
-                    requests.len(),
-                    answers.len()
-                );
-                requests
-                    .iter()
-                    .map(|_| Err(CallError::Garbage(what.clone())))
-                    .collect()
+        batch_results(
+            requests.len(),
+            self.exchange(Kind::Batch, &packed, deadline),
+        )
+    }
+
+    /// [`HostedModel::invoke`] for an async caller: no thread waits, the
+    /// host does the work. Gives up at `deadline` (killing the host, as
+    /// stuck); dropping the future abandons the call.
+    pub async fn invoke_async(
+        &self,
+        request: &[u8],
+        deadline: tokio::time::Instant,
+    ) -> Result<wire::InvokeResponse, CallError> {
+        let mut answers = self.exchange_async(Kind::Call, request, deadline).await?;
+        match answers.pop() {
+            Some((status, bytes)) if answers.is_empty() => {
+                library::decode_answer(i32::from(status), &bytes)
             }
-            Err(error) => {
-                let message = match &error {
-                    CallError::HostLost(m)
-                    | CallError::HostStuck(m)
-                    | CallError::HostBusy(m)
-                    | CallError::Garbage(m) => m.clone(),
-                    CallError::Plugin(e) => e.message.clone(),
-                };
-                let mut out = vec![Err(error)];
-                out.extend(
-                    requests
-                        .iter()
-                        .skip(1)
-                        .map(|_| Err(CallError::HostLost(message.clone()))),
-                );
-                out
-            }
+            _ => Err(CallError::Garbage(
+                "answered one call with a batch".to_owned(),
+            )),
         }
     }
 
+    /// [`HostedModel::invoke_batch`] for an async caller.
+    pub async fn invoke_batch_async(
+        &self,
+        requests: &[Vec<u8>],
+        deadline: tokio::time::Instant,
+    ) -> Vec<Result<wire::InvokeResponse, CallError>> {
+        let packed = protocol::pack(requests.iter().map(|r| (None, r.as_slice())));
+        let answers = self.exchange_async(Kind::Batch, &packed, deadline).await;
+        batch_results(requests.len(), answers)
+    }
+
+    /// Sends a frame and waits (blocking) for its answers until `deadline`.
     fn exchange(
         &self,
         kind: Kind,
@@ -261,34 +267,23 @@ impl HostedModel {
         }
     }
 
-    /// [`HostedModel::invoke`] for an async caller: no thread waits, the
-    /// host does the work. Gives up at `deadline` (killing the host, as
-    /// stuck); dropping the future abandons the call.
-    pub async fn invoke_async(
+    /// [`HostedModel::exchange`] for an async caller: no thread waits.
+    async fn exchange_async(
         &self,
-        request: &[u8],
+        kind: Kind,
+        payload: &[u8],
         deadline: tokio::time::Instant,
-    ) -> Result<wire::InvokeResponse, CallError> {
+    ) -> Result<Vec<(u8, Vec<u8>)>, CallError> {
         let (sender, answer) = tokio::sync::oneshot::channel();
-        let (conn, id) = self.send(Kind::Call, request, Waiter::Async(sender))?;
-        let mut answers = match tokio::time::timeout_at(deadline, answer).await {
-            Ok(Ok(Ok(answers))) => answers,
-            Ok(Ok(Err(death))) => return Err(CallError::HostLost(death)),
-            Ok(Err(_)) => {
-                return Err(CallError::HostLost(format!(
-                    "the host process of model '{}' dropped the call",
-                    self.name
-                )));
-            }
-            Err(_) => return Err(self.stuck(&conn, id)),
-        };
-        match answers.pop() {
-            Some((status, bytes)) if answers.is_empty() => {
-                library::decode_answer(i32::from(status), &bytes)
-            }
-            _ => Err(CallError::Garbage(
-                "answered one call with a batch".to_owned(),
-            )),
+        let (conn, id) = self.send(kind, payload, Waiter::Async(sender))?;
+        match tokio::time::timeout_at(deadline, answer).await {
+            Ok(Ok(Ok(answers))) => Ok(answers),
+            Ok(Ok(Err(death))) => Err(CallError::HostLost(death)),
+            Ok(Err(_)) => Err(CallError::HostLost(format!(
+                "the host process of model '{}' dropped the call",
+                self.name
+            ))),
+            Err(_) => Err(self.stuck(&conn, id)),
         }
     }
 
@@ -393,7 +388,7 @@ impl HostedModel {
                 self.restarts.fetch_add(1, Ordering::Relaxed);
                 lock(&self.state).conn = Some(Arc::clone(&conn));
                 tracing::info!(model = %self.name, pid = conn.pid, "plugin host restarted");
-                watch(Arc::downgrade(self), conn, reader);
+                watch(&self.spec, Arc::downgrade(self), conn, reader);
             }
             Ok((conn, _, hello)) => {
                 conn.kill("it described another model".into());
@@ -452,6 +447,40 @@ impl Conn {
         match status {
             Ok(status) => describe_exit(status),
             Err(e) => format!("ended (its status could not be read: {e})"),
+        }
+    }
+}
+
+/// One result per call of a batch of `count`, from the batch's answers.
+fn batch_results(
+    count: usize,
+    answers: Result<Vec<(u8, Vec<u8>)>, CallError>,
+) -> Vec<Result<wire::InvokeResponse, CallError>> {
+    match answers {
+        Ok(answers) if answers.len() == count => answers
+            .into_iter()
+            .map(|(status, bytes)| library::decode_answer(i32::from(status), &bytes))
+            .collect(),
+        Ok(answers) => {
+            let what = format!(
+                "answered a batch of {count} calls with {} answers",
+                answers.len()
+            );
+            (0..count)
+                .map(|_| Err(CallError::Garbage(what.clone())))
+                .collect()
+        }
+        Err(error) => {
+            let message = match &error {
+                CallError::HostLost(m)
+                | CallError::HostStuck(m)
+                | CallError::HostBusy(m)
+                | CallError::Garbage(m) => m.clone(),
+                CallError::Plugin(e) => e.message.clone(),
+            };
+            let mut out = vec![Err(error)];
+            out.extend((1..count).map(|_| Err(CallError::HostLost(message.clone()))));
+            out
         }
     }
 }
@@ -596,43 +625,76 @@ fn parse_hello(payload: &[u8]) -> Result<Hello, String> {
     })
 }
 
-/// Reads `conn`'s answers on a thread of its own until the host ends, then
-/// fails what was in flight and lets the model restart it.
-fn watch(model: Weak<HostedModel>, conn: Arc<Conn>, reader: UnixStream) {
+/// Reads `conn`'s answers until the host ends, then fails what was in
+/// flight and lets the model restart it: on the server's runtime when there
+/// is one, else on a thread of its own.
+fn watch(spec: &HostSpec, model: Weak<HostedModel>, conn: Arc<Conn>, reader: UnixStream) {
+    if let Some(runtime) = &spec.runtime {
+        let async_reader = reader.set_nonblocking(true).and_then(|()| {
+            let _guard = runtime.enter();
+            tokio::net::UnixStream::from_std(reader)
+        });
+        match async_reader {
+            Ok(reader) => {
+                let runtime = runtime.clone();
+                runtime.clone().spawn(async move {
+                    let mut reader = tokio::io::BufReader::new(reader);
+                    while let Ok(Some(frame)) = protocol::read_frame_async(&mut reader).await {
+                        deliver(&conn, frame);
+                    }
+                    // Reaping and restarting block (waits, backoff sleeps).
+                    runtime.spawn_blocking(move || ended(model, &conn));
+                });
+            }
+            Err(e) => tracing::error!("cannot read a plugin host's socket: {e}"),
+        }
+        return;
+    }
     let spawned = std::thread::Builder::new()
         .name(format!("stratus-host-{}", conn.pid))
         .spawn(move || {
             let mut reader = BufReader::new(reader);
             while let Ok(Some(frame)) = protocol::read_frame(&mut reader) {
-                let reply: Reply = match frame.kind {
-                    Kind::Answer => match frame.payload.split_first() {
-                        Some((&status, bytes)) => Ok(vec![(status, bytes.to_vec())]),
-                        None => Err("the plugin host sent an empty answer".into()),
-                    },
-                    Kind::Answers => protocol::unpack(&frame.payload, true)
-                        .map_err(|e| format!("the plugin host sent a broken batch: {e}")),
-                    other => Err(format!("the plugin host sent a {other:?} frame")),
-                };
-                if let Some(waiting) = lock(&conn.pending).remove(&frame.id) {
-                    waiting.send(reply);
-                }
+                deliver(&conn, frame);
             }
-            let how = conn.ended();
-            let name = model
-                .upgrade()
-                .map_or_else(|| "?".to_owned(), |m| m.name.clone());
-            let death = format!(
-                "the host process of model '{name}' (pid {}) {how} during the call",
-                conn.pid
-            );
-            for (_, waiting) in lock(&conn.pending).drain() {
-                waiting.send(Err(death.clone()));
-            }
-            if let Some(model) = model.upgrade() {
-                model.died(&conn, how);
-            }
+            ended(model, &conn);
         });
     if let Err(e) = spawned {
         tracing::error!("cannot start a plugin host's reader thread: {e}");
+    }
+}
+
+/// Hands an answer frame to the call waiting for it.
+fn deliver(conn: &Conn, frame: protocol::Frame) {
+    let reply: Reply = match frame.kind {
+        Kind::Answer => match frame.payload.split_first() {
+            Some((&status, bytes)) => Ok(vec![(status, bytes.to_vec())]),
+            None => Err("the plugin host sent an empty answer".into()),
+        },
+        Kind::Answers => protocol::unpack(&frame.payload, true)
+            .map_err(|e| format!("the plugin host sent a broken batch: {e}")),
+        other => Err(format!("the plugin host sent a {other:?} frame")),
+    };
+    if let Some(waiting) = lock(&conn.pending).remove(&frame.id) {
+        waiting.send(reply);
+    }
+}
+
+/// After a host's socket closed: fails the calls in flight on it with how
+/// it ended, and lets the model restart it.
+fn ended(model: Weak<HostedModel>, conn: &Arc<Conn>) {
+    let how = conn.ended();
+    let name = model
+        .upgrade()
+        .map_or_else(|| "?".to_owned(), |m| m.name.clone());
+    let death = format!(
+        "the host process of model '{name}' (pid {}) {how} during the call",
+        conn.pid
+    );
+    for (_, waiting) in lock(&conn.pending).drain() {
+        waiting.send(Err(death.clone()));
+    }
+    if let Some(model) = model.upgrade() {
+        model.died(conn, how);
     }
 }
