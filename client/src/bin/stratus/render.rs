@@ -47,6 +47,7 @@ pub fn models(models: &[proto::ModelInfo]) -> String {
         "VERSION",
         "KIND",
         "STATE",
+        "RUNS IN",
         "PARAMS",
         "DESCRIPTION / ERROR",
     ]);
@@ -73,6 +74,18 @@ pub fn models(models: &[proto::ModelInfo]) -> String {
                 m.inputs.len()
             )
         };
+        // Where the library runs: the server, or a plugin host process.
+        let runs_in = match proto::Isolation::try_from(m.isolation) {
+            Ok(proto::Isolation::InProcess) => "server".to_owned(),
+            Ok(proto::Isolation::Process) if m.host_pid == 0 => {
+                format!("host (restarting, {} restarts)", m.restarts)
+            }
+            Ok(proto::Isolation::Process) if m.restarts > 0 => {
+                format!("host pid {} ({} restarts)", m.host_pid, m.restarts)
+            }
+            Ok(proto::Isolation::Process) => format!("host pid {}", m.host_pid),
+            _ => "-".to_owned(),
+        };
         let about = if m.last_error.is_empty() {
             &m.description
         } else {
@@ -83,6 +96,7 @@ pub fn models(models: &[proto::ModelInfo]) -> String {
             Cell::new(&m.version),
             Cell::new(kind.to_lowercase()),
             Cell::new(state.to_lowercase()),
+            Cell::new(runs_in),
             Cell::new(params),
             Cell::new(about),
         ]);
