@@ -317,6 +317,7 @@ impl Config {
                 memory_limit_mib: self.plugin_memory_limit,
                 threads: self.plugin_host_threads,
                 max_in_flight: self.max_queued_calls,
+                call_timeout: std::time::Duration::from_millis(self.call_timeout_ms),
                 runtime: tokio::runtime::Handle::try_current().ok(),
             },
         }

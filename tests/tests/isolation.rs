@@ -20,8 +20,6 @@ fn isolated(extra: &[&str]) -> Server {
         "process".to_owned(),
         "--plugin-memory-limit".to_owned(),
         "512".to_owned(),
-        "--call-timeout-ms".to_owned(),
-        "2000".to_owned(),
     ];
     args.extend(extra.iter().map(|a| (*a).to_owned()));
     Server::start(ServerOptions {
@@ -123,6 +121,18 @@ async fn fault_under_load(server: &Server, fault: &str, value: f64) -> tonic::St
         .forecast(faulty_call(fault, value))
         .await
         .expect_err("the fault fails the call");
+    // A crash ends the host at once; a spin only when its watchdog sees the
+    // call past --call-timeout-ms (the host's other worker answers
+    // meanwhile). Either way a new host must take over.
+    let give_up = Instant::now() + Duration::from_secs(20);
+    loop {
+        let info = model(&client, "faulty").await;
+        if info.restarts >= 1 && info.host_pid != 0 && info.host_pid != before.host_pid {
+            break;
+        }
+        assert!(Instant::now() < give_up, "no new host: {info:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     answers_again(&client).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let (calls, failed) = load.finish().await;
@@ -160,10 +170,23 @@ async fn a_segfault_ends_only_the_host_which_restarts() {
 #[tokio::test]
 async fn a_leak_past_the_memory_cap_ends_the_host_not_the_servers_memory() {
     let server = isolated(&[]);
+    let client = server.client().await;
     let rss_before = proc_status_kib(server.pid(), "VmRSS:") / 1024.0;
-    // 1 GiB against a 512 MiB cap: the allocation fails and the host dies.
+    // 100 MiB a call, touched and kept, against a 512 MiB cap: the host's
+    // memory really grows until an allocation fails and the host dies.
+    let mut leaked = 0;
+    while client.forecast(faulty_call("leak_mb", 100.0)).await.is_ok() {
+        leaked += 100;
+        assert!(leaked < 1024, "the cap never stopped the leak");
+    }
+    assert!(leaked >= 100, "the host died before leaking anything");
+    answers_again(&client).await;
     let status = fault_under_load(&server, "leak_mb", 1024.0).await;
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert!(
+        status.message().contains("--plugin-memory-limit"),
+        "{status:?}"
+    );
     let rss_after = proc_status_kib(server.pid(), "VmRSS:") / 1024.0;
     assert!(
         rss_after < rss_before + 32.0,
@@ -173,9 +196,10 @@ async fn a_leak_past_the_memory_cap_ends_the_host_not_the_servers_memory() {
 
 #[tokio::test]
 async fn a_spin_past_the_deadline_kills_the_host_which_restarts() {
-    let server = isolated(&[]);
+    let server = isolated(&["--call-timeout-ms", "1500"]);
     // The caller gets DEADLINE_EXCEEDED at its deadline; the host, still
-    // spinning then, is killed and restarted (checked in fault_under_load).
+    // spinning at --call-timeout-ms, is killed by its watchdog and
+    // restarted (checked in fault_under_load).
     let status = fault_under_load(&server, "spin", 1.0).await;
     assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
     assert!(status.message().contains("'faulty'"), "{status:?}");
@@ -201,7 +225,7 @@ async fn a_host_that_crashes_in_a_loop_is_marked_failed_and_others_serve() {
         .forecast(forecast("faulty", series(), 2))
         .await
         .unwrap_err();
-    assert_eq!(status.code(), Code::Unavailable);
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
     assert!(status.message().contains("failed"), "{status:?}");
     client
         .forecast(forecast("naive", series(), 3))
@@ -327,4 +351,38 @@ async fn a_stream_to_an_isolated_model_answers_in_order_and_a_crash_ends_it_clea
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
     assert!(status.message().contains("SIGSEGV"), "{status:?}");
     answers_again(&client).await;
+}
+
+#[tokio::test]
+async fn a_callers_short_deadline_does_not_kill_the_shared_host() {
+    use stratus_client::proto::forecast_service_client::ForecastServiceClient;
+    let server = isolated(&[]);
+    let client = server.client().await;
+    let before = model(&client, "faulty").await;
+    // Five callers in a row give up after 20 ms on a model that takes 300:
+    // each gets DEADLINE_EXCEEDED, and the host, which is not stuck (well
+    // within --call-timeout-ms), keeps running.
+    for _ in 0..5 {
+        let mut request = tonic::Request::new(faulty_call("sleep_ms", 300.0));
+        request.set_timeout(Duration::from_millis(20));
+        let status = ForecastServiceClient::new(client.channel())
+            .forecast(request)
+            .await
+            .unwrap_err();
+        // The server's DEADLINE_EXCEEDED, or the client's own timeout if it
+        // fires first: either way the caller gave up.
+        assert!(
+            matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled),
+            "{status:?}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = model(&client, "faulty").await;
+    assert_eq!(after.host_pid, before.host_pid, "the host was killed");
+    assert_eq!(after.restarts, 0);
+    assert_eq!(after.state, proto::ModelState::Ready as i32);
+    client
+        .forecast(forecast("faulty", series(), 2))
+        .await
+        .unwrap();
 }

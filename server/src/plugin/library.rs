@@ -88,15 +88,25 @@ pub enum CallError {
     /// The plugin broke the ABI contract: bytes that do not decode, a null
     /// buffer with a length, a status it may not return.
     Garbage(String),
-    /// The plugin host process running the model died during the call, or
-    /// is being restarted (process isolation); the message names the model
-    /// and the signal or exit status.
+    /// The plugin host process running the model died during the call
+    /// (process isolation); the message names the model and the signal or
+    /// exit status.
     HostLost(String),
-    /// The call outlived its deadline in a plugin host process, which was
-    /// killed for it (process isolation).
-    HostStuck(String),
+    /// No plugin host process runs the model: it is restarting, or `failed`
+    /// (it died in a loop and is no longer restarted).
+    HostDown {
+        /// What happened, naming the model.
+        message: String,
+        /// Whether it is failed rather than restarting.
+        failed: bool,
+    },
     /// Too many calls already wait on the plugin host process.
     HostBusy(String),
+    /// The call's deadline passed before the plugin host process answered
+    /// (the host goes on; its watchdog bounds the call).
+    Late(String),
+    /// A call of a batch that failed as a whole on an earlier call.
+    NotRun(String),
 }
 
 /// Where libraries are copied before `dlopen`, so that each load maps a
@@ -574,6 +584,21 @@ impl PluginInstance {
         };
         read_and_free(self.api, out, |bytes| decode_answer(status, bytes))
             .map_err(CallError::Garbage)?
+    }
+}
+
+impl CallError {
+    /// What went wrong, in a sentence.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Plugin(error) => error.message.clone(),
+            Self::Garbage(what) => format!("the plugin {what}"),
+            Self::HostLost(m)
+            | Self::HostBusy(m)
+            | Self::Late(m)
+            | Self::NotRun(m)
+            | Self::HostDown { message: m, .. } => m.clone(),
+        }
     }
 }
 

@@ -201,14 +201,19 @@ impl LoadedModel {
                 self.failed(what.clone());
                 Err(ApiError::Unavailable(what))
             }
-            Err(CallError::HostStuck(what)) => {
-                self.failed(what.clone());
-                Err(ApiError::DeadlineExceeded(what))
-            }
+            Err(CallError::HostDown { message, failed }) => Err(if failed {
+                ApiError::FailedPrecondition(message)
+            } else {
+                ApiError::Unavailable(message)
+            }),
             Err(CallError::HostBusy(what)) => Err(ApiError::Busy {
                 message: format!("the server is at capacity: {what}; retry shortly"),
                 retry_after: std::time::Duration::from_millis(200),
             }),
+            Err(CallError::Late(what)) => Err(ApiError::DeadlineExceeded(what)),
+            Err(CallError::NotRun(what)) => Err(ApiError::Unavailable(format!(
+                "not run: an earlier call of its batch failed ({what})"
+            ))),
         }
     }
 
@@ -526,7 +531,14 @@ impl PluginRegistry {
                         why,
                     })?;
                     match reusable.get(&(path.as_path(), sha256.as_str())) {
-                        Some(model) if model.isolation() == isolation => Ok(Arc::clone(model)),
+                        // A failed host is retried by a reload, even of the
+                        // same bytes.
+                        Some(model)
+                            if model.isolation() == isolation
+                                && model.host().is_none_or(|(_, _, failed)| failed.is_none()) =>
+                        {
+                            Ok(Arc::clone(model))
+                        }
                         _ => self
                             .load(&path, copy, sha256.clone(), isolation)
                             .map_err(|why| Refused { sha256, why }),

@@ -97,8 +97,11 @@ pub fn check(
                 "the smoke call broke the plugin contract: it {what}"
             ));
         }
-        Err(CallError::HostLost(what) | CallError::HostStuck(what) | CallError::HostBusy(what)) => {
-            return refused(format!("the smoke call did not complete: {what}"));
+        Err(other) => {
+            return refused(format!(
+                "the smoke call did not complete: {}",
+                other.message()
+            ));
         }
     };
     use wire::invoke_response::Result as Reply;

@@ -10,6 +10,7 @@
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -27,6 +28,7 @@ pub fn serve(socket: UnixStream, file: File, display: &Path, threads: usize) -> 
     let Ok(writer) = socket.try_clone() else {
         return 2;
     };
+    let reader_fd = socket.as_raw_fd();
     let writer = Arc::new(Mutex::new(BufWriter::new(writer)));
     let say = |id: u64, kind: Kind, payload: &[u8]| {
         let mut out = writer.lock().unwrap_or_else(PoisonError::into_inner);
@@ -56,6 +58,7 @@ pub fn serve(socket: UnixStream, file: File, display: &Path, threads: usize) -> 
         return 0;
     }
 
+    watch_hangup(reader_fd);
     // Leader/followers: every worker reads the next frame itself, under a
     // lock, and runs it. A reader thread handing frames to workers would add
     // a thread wake-up to every call, which on a loaded machine costs more
@@ -66,18 +69,18 @@ pub fn serve(socket: UnixStream, file: File, display: &Path, threads: usize) -> 
         loop {
             let frame = {
                 let mut reader = reader.lock().unwrap_or_else(PoisonError::into_inner);
-                protocol::read_frame(&mut *reader)
+                protocol::read_frame(&mut *reader, protocol::MAX_FRAME)
             };
             let Ok(Some(frame)) = frame else {
                 // The server is gone or dropped this host: nobody can use an
                 // answer, so exit now rather than wait for calls in flight
                 // on other workers (one may never return).
-                std::process::exit(0);
+                leave();
             };
             let (kind, payload) = answer(&instance, &frame);
             let mut out = writer.lock().unwrap_or_else(PoisonError::into_inner);
             if protocol::write_frame(&mut *out, frame.id, kind, &payload).is_err() {
-                std::process::exit(0);
+                leave();
             }
         }
     };
@@ -94,6 +97,37 @@ pub fn serve(socket: UnixStream, file: File, display: &Path, threads: usize) -> 
     work()
 }
 
+/// Ends the process at once, without running the library's destructors
+/// (other workers may still be inside it).
+fn leave() -> ! {
+    // SAFETY: `_exit` ends the process; it has no preconditions.
+    unsafe { libc::_exit(0) }
+}
+
+/// Ends the process when the server hangs up, even while every worker is
+/// busy in the library (a spin would otherwise keep an orphan alive).
+fn watch_hangup(socket: RawFd) {
+    let _ = std::thread::Builder::new()
+        .name("stratus-host-hangup".into())
+        .spawn(move || {
+            loop {
+                let mut poll = libc::pollfd {
+                    fd: socket,
+                    events: libc::POLLRDHUP,
+                    revents: 0,
+                };
+                // SAFETY: `poll` is a valid pollfd for the call, and the
+                // descriptor stays open for the life of the process.
+                let ready = unsafe { libc::poll(&mut poll, 1, -1) };
+                if ready > 0
+                    && poll.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
+                {
+                    leave();
+                }
+            }
+        });
+}
+
 /// The answer frame for a `Call` or `Batch` frame.
 fn answer(instance: &PluginInstance, frame: &Frame) -> (Kind, Vec<u8>) {
     match frame.kind {
@@ -105,13 +139,14 @@ fn answer(instance: &PluginInstance, frame: &Frame) -> (Kind, Vec<u8>) {
             (Kind::Answer, payload)
         }
         Kind::Batch => {
-            let answers: Vec<(u8, Vec<u8>)> = match protocol::unpack(&frame.payload, false) {
-                Ok(calls) => calls
-                    .iter()
-                    .map(|(_, request)| call(instance, request))
-                    .collect(),
-                Err(e) => vec![host_error(&format!("a batch that does not parse: {e}"))],
-            };
+            let answers: Vec<(u8, Vec<u8>)> =
+                match protocol::unpack(&frame.payload, false, usize::MAX) {
+                    Ok(calls) => calls
+                        .iter()
+                        .map(|(_, request)| call(instance, request))
+                        .collect(),
+                    Err(e) => vec![host_error(&format!("a batch that does not parse: {e}"))],
+                };
             let packed = protocol::pack(answers.iter().map(|(s, b)| (Some(*s), b.as_slice())));
             (Kind::Answers, packed)
         }

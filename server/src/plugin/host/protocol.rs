@@ -79,9 +79,8 @@ fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
 }
 
-/// Writes one frame (a single `write_all`, so concurrent writers that hold
-/// the writer's lock never interleave).
-pub fn write_frame(out: &mut impl Write, id: u64, kind: Kind, payload: &[u8]) -> io::Result<()> {
+/// The bytes of one frame.
+pub fn encode_frame(id: u64, kind: Kind, payload: &[u8]) -> io::Result<Vec<u8>> {
     let len = 8 + 1 + payload.len();
     let len = u32::try_from(len)
         .ok()
@@ -92,62 +91,49 @@ pub fn write_frame(out: &mut impl Write, id: u64, kind: Kind, payload: &[u8]) ->
     bytes.extend_from_slice(&id.to_le_bytes());
     bytes.push(kind as u8);
     bytes.extend_from_slice(payload);
-    out.write_all(&bytes)?;
+    Ok(bytes)
+}
+
+/// Writes one frame (a single `write_all`, so concurrent writers that hold
+/// the writer's lock never interleave).
+pub fn write_frame(out: &mut impl Write, id: u64, kind: Kind, payload: &[u8]) -> io::Result<()> {
+    out.write_all(&encode_frame(id, kind, payload)?)?;
     out.flush()
 }
 
-/// Reads one frame; `Ok(None)` at a clean end of stream.
-pub fn read_frame(input: &mut impl Read) -> io::Result<Option<Frame>> {
-    let mut len = [0u8; 4];
-    match input.read_exact(&mut len) {
+/// A frame's fixed part: length, id, kind.
+pub const HEAD: usize = 13;
+
+/// What a frame's head says: the payload's length, the id and the kind.
+pub fn parse_head(head: [u8; HEAD]) -> io::Result<(usize, u64, Kind)> {
+    let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
+    if !(9..=MAX_FRAME).contains(&len) {
+        return Err(invalid(format!("a frame claims {len} bytes")));
+    }
+    let mut id = [0u8; 8];
+    id.copy_from_slice(&head[4..12]);
+    Ok((len - 9, u64::from_le_bytes(id), Kind::from_byte(head[12])?))
+}
+
+/// Reads one frame of at most `max_payload` bytes; `Ok(None)` at a clean
+/// end of stream.
+pub fn read_frame(input: &mut impl Read, max_payload: usize) -> io::Result<Option<Frame>> {
+    let mut head = [0u8; HEAD];
+    match input.read_exact(&mut head[..4]) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(e) => return Err(e),
     }
-    let mut head = [0u8; 9];
-    let mut payload = vec![0u8; payload_len(len)?];
-    input.read_exact(&mut head)?;
+    input.read_exact(&mut head[4..])?;
+    let (len, id, kind) = parse_head(head)?;
+    if len > max_payload {
+        return Err(invalid(format!(
+            "a {kind:?} frame of {len} bytes, above the {max_payload} accepted"
+        )));
+    }
+    let mut payload = vec![0u8; len];
     input.read_exact(&mut payload)?;
-    frame(head, payload).map(Some)
-}
-
-/// The payload length a frame's length prefix announces, if acceptable.
-fn payload_len(prefix: [u8; 4]) -> io::Result<usize> {
-    let len = u32::from_le_bytes(prefix) as usize;
-    if !(9..=MAX_FRAME).contains(&len) {
-        return Err(invalid(format!("a frame claims {len} bytes")));
-    }
-    Ok(len - 9)
-}
-
-/// A frame from its id-and-kind header and payload.
-fn frame(head: [u8; 9], payload: Vec<u8>) -> io::Result<Frame> {
-    let mut id = [0u8; 8];
-    id.copy_from_slice(&head[..8]);
-    Ok(Frame {
-        id: u64::from_le_bytes(id),
-        kind: Kind::from_byte(head[8])?,
-        payload,
-    })
-}
-
-/// [`read_frame`] for an async stream (the server reads hosts' answers on
-/// its runtime).
-pub async fn read_frame_async(
-    input: &mut (impl tokio::io::AsyncRead + Unpin),
-) -> io::Result<Option<Frame>> {
-    use tokio::io::AsyncReadExt;
-    let mut len = [0u8; 4];
-    match input.read_exact(&mut len).await {
-        Ok(_) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    let mut head = [0u8; 9];
-    let mut payload = vec![0u8; payload_len(len)?];
-    input.read_exact(&mut head).await?;
-    input.read_exact(&mut payload).await?;
-    frame(head, payload).map(Some)
+    Ok(Some(Frame { id, kind, payload }))
 }
 
 /// Packs several byte strings: `(len:u32le bytes)*`, each behind `prefix`
@@ -165,10 +151,14 @@ pub fn pack<'a>(items: impl IntoIterator<Item = (Option<u8>, &'a [u8])>) -> Vec<
 }
 
 /// Unpacks what [`pack`] made; `with_status` says whether each item has a
-/// status byte.
-pub fn unpack(mut bytes: &[u8], with_status: bool) -> io::Result<Vec<(u8, Vec<u8>)>> {
+/// status byte. More than `most` items is an error (the reader knows how
+/// many it asked for).
+pub fn unpack(mut bytes: &[u8], with_status: bool, most: usize) -> io::Result<Vec<(u8, Vec<u8>)>> {
     let mut items = Vec::new();
     while !bytes.is_empty() {
+        if items.len() == most {
+            return Err(invalid(format!("a batch of more than {most} items")));
+        }
         let status = if with_status {
             let (&status, rest) = bytes
                 .split_first()
@@ -203,39 +193,43 @@ mod tests {
         write_frame(&mut wire, 7, Kind::Call, b"abc").unwrap();
         write_frame(&mut wire, 8, Kind::Answer, b"").unwrap();
         let mut input = wire.as_slice();
-        let first = read_frame(&mut input).unwrap().unwrap();
+        let first = read_frame(&mut input, MAX_FRAME).unwrap().unwrap();
         assert_eq!(
             (first.id, first.kind, first.payload.as_slice()),
             (7, Kind::Call, &b"abc"[..])
         );
-        let second = read_frame(&mut input).unwrap().unwrap();
+        let second = read_frame(&mut input, MAX_FRAME).unwrap().unwrap();
         assert_eq!((second.id, second.kind), (8, Kind::Answer));
-        assert!(read_frame(&mut input).unwrap().is_none());
+        assert!(read_frame(&mut input, MAX_FRAME).unwrap().is_none());
     }
 
     #[test]
     fn corrupt_frames_are_errors_not_allocations() {
         let mut huge = (u32::MAX).to_le_bytes().to_vec();
         huge.extend_from_slice(&[0; 9]);
-        assert!(read_frame(&mut huge.as_slice()).is_err());
+        assert!(read_frame(&mut huge.as_slice(), MAX_FRAME).is_err());
         let mut unknown = 9u32.to_le_bytes().to_vec();
         unknown.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 99]);
-        assert!(read_frame(&mut unknown.as_slice()).is_err());
+        assert!(read_frame(&mut unknown.as_slice(), MAX_FRAME).is_err());
+        let mut big = Vec::new();
+        write_frame(&mut big, 1, Kind::Call, &[0; 100]).unwrap();
+        assert!(read_frame(&mut big.as_slice(), 99).is_err());
     }
 
     #[test]
     fn batches_pack_and_unpack_in_order() {
         let calls = pack([(None, &b"one"[..]), (None, &b""[..]), (None, &b"three"[..])]);
-        let items = unpack(&calls, false).unwrap();
+        let items = unpack(&calls, false, 3).unwrap();
+        assert!(unpack(&calls, false, 2).is_err());
         assert_eq!(items.len(), 3);
         assert_eq!(items[2].1, b"three");
         let answers = pack([
             (Some(STATUS_ERROR), &b"e"[..]),
             (Some(STATUS_OK), &b"ok"[..]),
         ]);
-        let items = unpack(&answers, true).unwrap();
+        let items = unpack(&answers, true, 2).unwrap();
         assert_eq!(items[0], (STATUS_ERROR, b"e".to_vec()));
         assert_eq!(items[1], (STATUS_OK, b"ok".to_vec()));
-        assert!(unpack(&answers[..answers.len() - 1], true).is_err());
+        assert!(unpack(&answers[..answers.len() - 1], true, 2).is_err());
     }
 }

@@ -2,42 +2,48 @@
 //! `stratus-plugin-host` process of its own, started, called and restarted
 //! from here.
 //!
-//! - **Start.** The host gets the library's private copy as descriptor 3 (so
-//!   it maps exactly the bytes the server hashed) and a Unix socket as
-//!   descriptor 0; it loads the library and answers `HELLO` with the model's
-//!   description, or `FAILED` with the reason. Its address space is capped
-//!   (`RLIMIT_AS`, `--plugin-memory-limit`). It exits as soon as its socket
-//!   closes, so it never outlives the server. (`PR_SET_PDEATHSIG` would
-//!   not do: it fires when the *thread* that started the host exits, and
-//!   hosts are started from reload and restart threads that come and go.)
-//! - **Calls.** Each call is a frame with an id; a reader thread matches
-//!   answers to waiting callers. A caller waits until its call's deadline;
-//!   a call still unanswered then means the model is stuck, and the host is
-//!   killed (native code cannot be interrupted any other way).
-//! - **Death.** When the host's socket closes, every call in flight on it
-//!   fails with the model's name and how the process ended (signal or exit
-//!   status), the death is recorded, and the host is started again after a
-//!   backoff (100 ms, doubling, at most 5 s). A host that dies
-//!   [`CRASH_LOOP_DEATHS`] times within [`CRASH_LOOP_WINDOW`] is marked
-//!   failed with its last error and no longer restarted; reloading a fixed
-//!   library replaces it.
+//! - **Start.** The host gets a read-only descriptor of the library's
+//!   private copy as descriptor 3 (so it maps exactly the bytes the server
+//!   hashed) and a Unix socket as descriptor 0; it loads the library and
+//!   answers `HELLO` with the model's description, or `FAILED` with the
+//!   reason, within [`LOAD_TIMEOUT`]. Its address space is capped
+//!   (`RLIMIT_AS`, `--plugin-memory-limit`); it runs in a process group of
+//!   its own (a terminal's Ctrl-C for the server does not reach it before
+//!   the server has drained) and exits as soon as its socket hangs up, so
+//!   it does not outlive the server.
+//! - **Calls.** Each call is a frame with an id, queued to a writer task
+//!   (no caller ever blocks on the socket); a reader task on the server's
+//!   runtime matches answers to waiting callers, and refuses (killing the
+//!   host) a frame that answers nothing pending or is larger than any answer
+//!   could be. A caller waits until its own deadline and then gives up
+//!   without touching the host. A watchdog task kills the host when a call,
+//!   whoever waits for it, has run past `--call-timeout-ms` (times the calls
+//!   in its batch): the model is stuck in native code, which nothing else
+//!   can interrupt.
+//! - **Death.** When the host ends, every call in flight on it fails with
+//!   the model's name and how the process ended (signal or exit status),
+//!   the death is recorded, and the host is started again after a backoff
+//!   (100 ms, doubling). A host that dies [`CRASH_LOOP_DEATHS`] times
+//!   within [`CRASH_LOOP_WINDOW`] (failed restarts included) is marked
+//!   failed with its last error and no longer restarted; a reload retries it.
 //! - **Stop.** Dropping the model (a reload replaced it and its last call
 //!   ended) kills its host; the kernel reclaims everything the library held.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
-use std::io::{BufReader, BufWriter};
+use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use prost::Message;
 use stratus_plugin_abi::wire;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::protocol::{self, Kind};
 use crate::plugin::library::{self, CallError, LOAD_TIMEOUT};
@@ -48,6 +54,14 @@ pub const CRASH_LOOP_DEATHS: usize = 5;
 pub const CRASH_LOOP_WINDOW: Duration = Duration::from_secs(60);
 /// The descriptor a host finds its library's bytes on.
 pub const LIBRARY_FD: i32 = 3;
+/// The largest answer one call may get: far above what the server serves
+/// (answers are bounded by horizon × levels), so only a broken or rogue
+/// host reaches it.
+const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
+/// The largest `HELLO` (a model description).
+const MAX_HELLO_BYTES: usize = 1024 * 1024;
+/// How often the watchdog looks for calls past their time.
+const WATCHDOG_TICK: Duration = Duration::from_millis(250);
 
 /// How plugin host processes are started.
 #[derive(Debug, Clone)]
@@ -61,10 +75,11 @@ pub struct HostSpec {
     /// Most calls waiting on one host; more are refused as busy (the same
     /// bound the model pool's queue puts on in-process calls).
     pub max_in_flight: usize,
-    /// The server's async runtime, to read hosts' answers on: an answer then
-    /// wakes the waiting task from the runtime's own event loop, with no
-    /// thread of its own to switch to. Without one (unit tests), each host
-    /// gets a reader thread.
+    /// How long one call may run before its host is killed as stuck
+    /// (`--call-timeout-ms`).
+    pub call_timeout: Duration,
+    /// The server's async runtime, which reads, writes and watches hosts'
+    /// sockets; process isolation needs one.
     pub runtime: Option<tokio::runtime::Handle>,
 }
 
@@ -81,8 +96,9 @@ pub struct Hello {
 #[derive(Debug)]
 pub struct HostedModel {
     spec: HostSpec,
-    /// The private copy of the library, kept open so every restart maps the
-    /// same bytes.
+    runtime: tokio::runtime::Handle,
+    /// A read-only descriptor of the library's private copy, kept open so
+    /// every restart maps the same bytes.
     library: File,
     display: PathBuf,
     name: String,
@@ -107,20 +123,31 @@ struct State {
 struct Conn {
     pid: u32,
     child: Mutex<Child>,
-    writer: Mutex<BufWriter<UnixStream>>,
-    pending: Mutex<HashMap<u64, Waiter>>,
+    /// Encoded frames for the writer task.
+    frames: tokio::sync::mpsc::UnboundedSender<Vec<u8>>,
+    pending: Mutex<HashMap<u64, Pending>>,
     next_id: AtomicU64,
-    /// Why the server killed it, if it did (shown instead of "SIGKILL").
-    killed_because: Mutex<Option<String>>,
+    /// Why the server ended the process, if it did.
+    ended_because: Mutex<Option<String>>,
+    closed: AtomicBool,
+}
+
+/// A frame sent and not yet answered.
+#[derive(Debug)]
+struct Pending {
+    /// Gone when the caller gave up; the answer is then dropped.
+    waiter: Option<Waiter>,
+    sent: Instant,
+    /// How many calls the frame holds (answers expected).
+    calls: usize,
 }
 
 /// A host's answers to one frame (status and bytes per call), or why there
 /// will be none.
 type Reply = Result<Vec<(u8, Vec<u8>)>, String>;
 
-/// Who waits for a frame's answers: a blocked thread (smoke checks, stream
-/// batches on the model pool) or an async task (single calls, which need no
-/// model-pool thread: the host does the work).
+/// Who waits for a frame's answers: a blocked thread (smoke checks, batches
+/// on the model pool) or an async task (calls needing no pool thread).
 #[derive(Debug)]
 enum Waiter {
     Blocking(crossbeam_channel::Sender<Reply>),
@@ -129,8 +156,7 @@ enum Waiter {
 
 impl Waiter {
     fn send(self, reply: Reply) {
-        // A waiter that gave up (deadline, caller gone) drops its receiver;
-        // its answer has nobody to go to.
+        // A waiter that gave up dropped its receiver: nobody to tell.
         match self {
             Waiter::Blocking(sender) => {
                 let _ = sender.send(reply);
@@ -143,8 +169,8 @@ impl Waiter {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every critical section here is a map insert/remove, a write of one
-    // frame or a field update: a panic cannot leave them half done.
+    // Every critical section here is a map or field update, never a wait:
+    // a panic cannot leave one half done.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -156,12 +182,18 @@ impl HostedModel {
         library: &File,
         display: &Path,
     ) -> Result<(Arc<Self>, Hello), String> {
-        let library = library
-            .try_clone()
+        let runtime = spec
+            .runtime
+            .clone()
+            .ok_or("process isolation needs the server's async runtime")?;
+        // A new, read-only open of the same bytes: the host cannot write to
+        // what later restarts map.
+        let library = File::open(format!("/proc/self/fd/{}", library.as_raw_fd()))
             .map_err(|e| format!("cannot pass the library to a plugin host: {e}"))?;
-        let (conn, reader, hello) = spawn(spec, &library, display)?;
+        let (conn, reader, hello) = spawn(spec, &runtime, &library, display)?;
         let model = Arc::new(Self {
             spec: spec.clone(),
+            runtime,
             library,
             display: display.to_owned(),
             name: hello.description.name.clone(),
@@ -171,7 +203,7 @@ impl HostedModel {
             }),
             restarts: AtomicU32::new(0),
         });
-        watch(&model.spec, Arc::downgrade(&model), conn, reader);
+        model.watch(conn, reader);
         Ok((model, hello))
     }
 
@@ -196,15 +228,7 @@ impl HostedModel {
         request: &[u8],
         deadline: Instant,
     ) -> Result<wire::InvokeResponse, CallError> {
-        let mut answers = self.exchange(Kind::Call, request, deadline)?;
-        match answers.pop() {
-            Some((status, bytes)) if answers.is_empty() => {
-                library::decode_answer(i32::from(status), &bytes)
-            }
-            _ => Err(CallError::Garbage(
-                "answered one call with a batch".to_owned(),
-            )),
-        }
+        single(self.exchange(Kind::Call, request, 1, deadline)?)
     }
 
     /// Runs several calls in one frame each way (a stream's batch), waiting
@@ -215,29 +239,22 @@ impl HostedModel {
         deadline: Instant,
     ) -> Vec<Result<wire::InvokeResponse, CallError>> {
         let packed = protocol::pack(requests.iter().map(|r| (None, r.as_slice())));
-        batch_results(
-            requests.len(),
-            self.exchange(Kind::Batch, &packed, deadline),
-        )
+        let answers = self.exchange(Kind::Batch, &packed, requests.len(), deadline);
+        batch_results(requests.len(), answers)
     }
 
     /// [`HostedModel::invoke`] for an async caller: no thread waits, the
-    /// host does the work. Gives up at `deadline` (killing the host, as
-    /// stuck); dropping the future abandons the call.
+    /// host does the work. Gives up at `deadline`; dropping the future
+    /// abandons the call (the host's watchdog still bounds it).
     pub async fn invoke_async(
         &self,
         request: &[u8],
         deadline: tokio::time::Instant,
     ) -> Result<wire::InvokeResponse, CallError> {
-        let mut answers = self.exchange_async(Kind::Call, request, deadline).await?;
-        match answers.pop() {
-            Some((status, bytes)) if answers.is_empty() => {
-                library::decode_answer(i32::from(status), &bytes)
-            }
-            _ => Err(CallError::Garbage(
-                "answered one call with a batch".to_owned(),
-            )),
-        }
+        single(
+            self.exchange_async(Kind::Call, request, 1, deadline)
+                .await?,
+        )
     }
 
     /// [`HostedModel::invoke_batch`] for an async caller.
@@ -247,7 +264,9 @@ impl HostedModel {
         deadline: tokio::time::Instant,
     ) -> Vec<Result<wire::InvokeResponse, CallError>> {
         let packed = protocol::pack(requests.iter().map(|r| (None, r.as_slice())));
-        let answers = self.exchange_async(Kind::Batch, &packed, deadline).await;
+        let answers = self
+            .exchange_async(Kind::Batch, &packed, requests.len(), deadline)
+            .await;
         batch_results(requests.len(), answers)
     }
 
@@ -256,14 +275,15 @@ impl HostedModel {
         &self,
         kind: Kind,
         payload: &[u8],
+        calls: usize,
         deadline: Instant,
     ) -> Result<Vec<(u8, Vec<u8>)>, CallError> {
         let (sender, answer) = crossbeam_channel::bounded(1);
-        let (conn, id) = self.send(kind, payload, Waiter::Blocking(sender))?;
+        let (conn, id) = self.send(kind, payload, calls, Waiter::Blocking(sender))?;
         match answer.recv_deadline(deadline) {
             Ok(Ok(answers)) => Ok(answers),
             Ok(Err(death)) => Err(CallError::HostLost(death)),
-            Err(_) => Err(self.stuck(&conn, id)),
+            Err(_) => Err(self.late(&conn, id)),
         }
     }
 
@@ -272,10 +292,11 @@ impl HostedModel {
         &self,
         kind: Kind,
         payload: &[u8],
+        calls: usize,
         deadline: tokio::time::Instant,
     ) -> Result<Vec<(u8, Vec<u8>)>, CallError> {
         let (sender, answer) = tokio::sync::oneshot::channel();
-        let (conn, id) = self.send(kind, payload, Waiter::Async(sender))?;
+        let (conn, id) = self.send(kind, payload, calls, Waiter::Async(sender))?;
         match tokio::time::timeout_at(deadline, answer).await {
             Ok(Ok(Ok(answers))) => Ok(answers),
             Ok(Ok(Err(death))) => Err(CallError::HostLost(death)),
@@ -283,20 +304,23 @@ impl HostedModel {
                 "the host process of model '{}' dropped the call",
                 self.name
             ))),
-            Err(_) => Err(self.stuck(&conn, id)),
+            Err(_) => Err(self.late(&conn, id)),
         }
     }
 
-    /// Sends one frame to the running host, registering `waiter` for its
+    /// Queues one frame for the running host, registering `waiter` for its
     /// answers.
     fn send(
         &self,
         kind: Kind,
         payload: &[u8],
+        calls: usize,
         waiter: Waiter,
     ) -> Result<(Arc<Conn>, u64), CallError> {
         let conn = self.current()?;
         let id = conn.next_id.fetch_add(1, Ordering::Relaxed);
+        let frame = protocol::encode_frame(id, kind, payload)
+            .map_err(|e| CallError::Garbage(format!("could not be sent the call: {e}")))?;
         {
             let mut pending = lock(&conn.pending);
             if pending.len() >= self.spec.max_in_flight.max(1) {
@@ -306,31 +330,38 @@ impl HostedModel {
                     pending.len()
                 )));
             }
-            pending.insert(id, waiter);
+            pending.insert(
+                id,
+                Pending {
+                    waiter: Some(waiter),
+                    sent: Instant::now(),
+                    calls,
+                },
+            );
         }
-        let written = protocol::write_frame(&mut *lock(&conn.writer), id, kind, payload);
-        if let Err(e) = written {
+        if conn.frames.send(frame).is_err() {
             lock(&conn.pending).remove(&id);
-            return Err(CallError::HostLost(format!(
-                "the host process of model '{}' (pid {}) stopped taking calls: {e}",
-                self.name, conn.pid
-            )));
+            return Err(CallError::HostDown {
+                message: format!(
+                    "the host process of model '{}' (pid {}) stopped taking calls",
+                    self.name, conn.pid
+                ),
+                failed: false,
+            });
         }
         Ok((conn, id))
     }
 
-    /// A call `id` unanswered at its deadline: the model is stuck in native
-    /// code, which nothing can interrupt, so its host is killed (and
-    /// restarts).
-    fn stuck(&self, conn: &Conn, id: u64) -> CallError {
-        lock(&conn.pending).remove(&id);
-        conn.kill(format!(
-            "a call to model '{}' was still running at its deadline",
+    /// A caller's deadline passed before call `id` was answered: the caller
+    /// gives up; the call stays pending (its answer, if any, is dropped),
+    /// and the watchdog ends the host if it runs past `--call-timeout-ms`.
+    fn late(&self, conn: &Conn, id: u64) -> CallError {
+        if let Some(pending) = lock(&conn.pending).get_mut(&id) {
+            pending.waiter = None;
+        }
+        CallError::Late(format!(
+            "model '{}' did not answer before the call's deadline (the caller's deadline or this server's --call-timeout-ms)",
             self.name
-        ));
-        CallError::HostStuck(format!(
-            "model '{}' did not answer before the call's deadline; its host process (pid {}) was killed and restarts",
-            self.name, conn.pid
         ))
     }
 
@@ -340,66 +371,99 @@ impl HostedModel {
         if let Some(conn) = &state.conn {
             return Ok(Arc::clone(conn));
         }
-        Err(CallError::HostLost(match &state.failed {
-            Some(failed) => format!("model '{}' is failed: {failed}", self.name),
-            None => format!(
-                "the host process of model '{}' is restarting after it {}; retry shortly",
-                self.name,
-                state.last_death.as_deref().unwrap_or("stopped")
-            ),
-        }))
+        Err(match &state.failed {
+            Some(failed) => CallError::HostDown {
+                message: format!("model '{}' is failed: {failed}", self.name),
+                failed: true,
+            },
+            None => CallError::HostDown {
+                message: format!(
+                    "the host process of model '{}' is restarting after it {}; retry shortly",
+                    self.name,
+                    state.last_death.as_deref().unwrap_or("stopped")
+                ),
+                failed: false,
+            },
+        })
     }
 
-    /// Records that `conn` died (`how`), then restarts it after a backoff,
-    /// unless it died in a loop.
-    fn died(self: &Arc<Self>, conn: &Arc<Conn>, how: String) {
-        let delay = {
-            let mut state = lock(&self.state);
-            if state.conn.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn)) {
-                state.conn = None;
-            }
-            let now = Instant::now();
-            state.deaths.push_back(now);
-            while state
-                .deaths
-                .front()
-                .is_some_and(|&t| now.duration_since(t) > CRASH_LOOP_WINDOW)
-            {
-                state.deaths.pop_front();
-            }
-            state.last_death = Some(how.clone());
-            if state.deaths.len() >= CRASH_LOOP_DEATHS {
-                let failed = format!(
-                    "its host process died {} times within {:?}, so it is no longer restarted (last: {how}); fix the library and reload",
-                    state.deaths.len(),
-                    CRASH_LOOP_WINDOW
-                );
-                tracing::error!(model = %self.name, "{failed}");
-                state.failed = Some(failed);
+    /// Records a death (`how`); the backoff before the next start, or
+    /// `None` when the host died in a loop and is now failed.
+    fn record_death(&self, conn: Option<&Arc<Conn>>, how: String) -> Option<Duration> {
+        let mut state = lock(&self.state);
+        if let Some(conn) = conn
+            && state.conn.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn))
+        {
+            state.conn = None;
+        }
+        let now = Instant::now();
+        state.deaths.push_back(now);
+        while state
+            .deaths
+            .front()
+            .is_some_and(|&t| now.duration_since(t) > CRASH_LOOP_WINDOW)
+        {
+            state.deaths.pop_front();
+        }
+        let deaths = state.deaths.len();
+        state.last_death = Some(how.clone());
+        if deaths >= CRASH_LOOP_DEATHS {
+            let failed = format!(
+                "its host process ended {deaths} times within {CRASH_LOOP_WINDOW:?}, so it is no longer restarted (last: {how}); fix the library and reload"
+            );
+            tracing::error!(model = %self.name, "{failed}");
+            state.failed = Some(failed);
+            return None;
+        }
+        Some(Duration::from_millis(100 << (deaths - 1)))
+    }
+
+    /// Starts the tasks that read and watch `conn`.
+    fn watch(self: &Arc<Self>, conn: Arc<Conn>, reader: tokio::net::unix::OwnedReadHalf) {
+        watch(Arc::downgrade(self), conn, reader);
+    }
+}
+
+/// After a host ended (`how`): restarts it after a backoff, until it
+/// starts, the model is dropped (a reload retired it), or it is failed.
+fn restart(model: Weak<HostedModel>, conn: Arc<Conn>, how: String) {
+    let Some(mut delay) = model
+        .upgrade()
+        .and_then(|m| m.record_death(Some(&conn), how.clone()))
+    else {
+        return;
+    };
+    tracing::warn!(pid = conn.pid, "plugin host {how}; restarting in {delay:?}");
+    loop {
+        std::thread::sleep(delay);
+        // Not held across the sleep: a model retired meanwhile is not
+        // restarted.
+        let Some(model) = model.upgrade() else {
+            return;
+        };
+        let started = spawn(&model.spec, &model.runtime, &model.library, &model.display);
+        match started {
+            Ok((conn, reader, hello)) if hello.description.name == model.name => {
+                model.restarts.fetch_add(1, Ordering::Relaxed);
+                lock(&model.state).conn = Some(Arc::clone(&conn));
+                tracing::info!(model = %model.name, pid = conn.pid, "plugin host restarted");
+                model.watch(conn, reader);
                 return;
             }
-            Duration::from_millis(100 << (state.deaths.len() - 1).min(6))
-                .min(Duration::from_secs(5))
-        };
-        tracing::warn!(model = %self.name, pid = conn.pid, "plugin host {how}; restarting in {delay:?}");
-        std::thread::sleep(delay);
-        match spawn(&self.spec, &self.library, &self.display) {
-            Ok((conn, reader, hello)) if hello.description.name == self.name => {
-                self.restarts.fetch_add(1, Ordering::Relaxed);
-                lock(&self.state).conn = Some(Arc::clone(&conn));
-                tracing::info!(model = %self.name, pid = conn.pid, "plugin host restarted");
-                watch(&self.spec, Arc::downgrade(self), conn, reader);
-            }
             Ok((conn, _, hello)) => {
-                conn.kill("it described another model".into());
-                lock(&self.state).failed = Some(format!(
-                    "its restarted host described model '{}'",
+                conn.end(format!("it described model '{}'", hello.description.name));
+                let _ = conn.exit_status();
+                lock(&model.state).failed = Some(format!(
+                    "its restarted host described another model, '{}'",
                     hello.description.name
                 ));
+                return;
             }
             Err(error) => {
-                lock(&self.state).failed =
-                    Some(format!("its host could not be restarted: {error}"));
+                match model.record_death(None, format!("could not be restarted: {error}")) {
+                    Some(next) => delay = next,
+                    None => return,
+                }
             }
         }
     }
@@ -408,50 +472,81 @@ impl HostedModel {
 impl Drop for HostedModel {
     fn drop(&mut self) {
         if let Some(conn) = lock(&self.state).conn.take() {
-            conn.kill("the model was unloaded".into());
+            conn.end("the model was unloaded".into());
         }
     }
 }
 
 impl Conn {
-    /// Kills the process (its reader thread then fails its calls).
-    fn kill(&self, because: String) {
-        *lock(&self.killed_because) = Some(because);
+    /// Ends the process for `because` (its reader then fails its calls).
+    fn end(&self, because: String) {
+        lock(&self.ended_because).get_or_insert(because);
+        self.closed.store(true, Ordering::Relaxed);
         let _ = lock(&self.child).kill();
     }
 
-    /// How the process ended. Called once its socket closed: the kernel
+    /// Waits for the process to end (its socket is closed): the kernel
     /// closes a dying process's descriptors just before it becomes waitable,
-    /// so give it a moment; a host that closed its socket and lives on is
-    /// killed.
-    fn ended(&self) -> String {
-        let status = {
-            let mut child = lock(&self.child);
-            let mut status = child.try_wait();
-            let patience = Instant::now() + Duration::from_secs(1);
-            while matches!(status, Ok(None)) && Instant::now() < patience {
-                std::thread::sleep(Duration::from_millis(5));
-                status = child.try_wait();
+    /// so give it a moment, then kill one that closed its socket and lives
+    /// on. The lock is never held while sleeping.
+    fn exit_status(&self) -> std::io::Result<ExitStatus> {
+        let patience = Instant::now() + Duration::from_secs(1);
+        loop {
+            if let Some(status) = lock(&self.child).try_wait()? {
+                return Ok(status);
             }
-            match status {
-                Ok(Some(status)) => Ok(status),
-                _ => {
-                    let _ = child.kill();
-                    child.wait()
-                }
+            if Instant::now() >= patience {
+                break;
             }
-        };
-        if let Some(because) = lock(&self.killed_because).take() {
-            return format!("was killed because {because}");
+            std::thread::sleep(Duration::from_millis(5));
         }
-        match status {
-            Ok(status) => describe_exit(status),
-            Err(e) => format!("ended (its status could not be read: {e})"),
+        let mut child = lock(&self.child);
+        let _ = child.kill();
+        child.wait()
+    }
+
+    /// How the process ended, for messages; `memory_cap` names the limit
+    /// when an allocation failure may explain a crash.
+    fn how_it_ended(&self, memory_cap: u64) -> String {
+        let status = self.exit_status();
+        let because = lock(&self.ended_because).clone();
+        match (status, because) {
+            (Ok(status), Some(because)) if status.signal() == Some(libc::SIGKILL) => {
+                format!("was killed because {because}")
+            }
+            (Ok(status), because) => {
+                let mut how = describe_exit(status);
+                if let Some(because) = because {
+                    how.push_str(&format!(" ({because})"));
+                } else if memory_cap > 0
+                    && matches!(status.signal(), Some(libc::SIGABRT | libc::SIGSEGV))
+                {
+                    how.push_str(&format!(
+                        "; its address space is capped at {memory_cap} MiB (--plugin-memory-limit), which a failed allocation may have hit"
+                    ));
+                }
+                how
+            }
+            (Err(e), _) => format!("ended (its status could not be read: {e})"),
         }
     }
 }
 
-/// One result per call of a batch of `count`, from the batch's answers.
+/// The one answer of a single call.
+fn single(mut answers: Vec<(u8, Vec<u8>)>) -> Result<wire::InvokeResponse, CallError> {
+    match answers.pop() {
+        Some((status, bytes)) if answers.is_empty() => {
+            library::decode_answer(i32::from(status), &bytes)
+        }
+        _ => Err(CallError::Garbage(
+            "answered one call with several".to_owned(),
+        )),
+    }
+}
+
+/// One result per call of a batch of `count`, from the batch's answers; a
+/// failure of the whole batch is reported on its first call, and the others
+/// are marked not run (so it is counted once).
 fn batch_results(
     count: usize,
     answers: Result<Vec<(u8, Vec<u8>)>, CallError>,
@@ -466,20 +561,14 @@ fn batch_results(
                 "answered a batch of {count} calls with {} answers",
                 answers.len()
             );
-            (0..count)
-                .map(|_| Err(CallError::Garbage(what.clone())))
-                .collect()
+            let mut out = vec![Err(CallError::Garbage(what.clone()))];
+            out.extend((1..count).map(|_| Err(CallError::NotRun(what.clone()))));
+            out
         }
         Err(error) => {
-            let message = match &error {
-                CallError::HostLost(m)
-                | CallError::HostStuck(m)
-                | CallError::HostBusy(m)
-                | CallError::Garbage(m) => m.clone(),
-                CallError::Plugin(e) => e.message.clone(),
-            };
+            let message = error.message();
             let mut out = vec![Err(error)];
-            out.extend((1..count).map(|_| Err(CallError::HostLost(message.clone()))));
+            out.extend((1..count).map(|_| Err(CallError::NotRun(message.clone()))));
             out
         }
     }
@@ -504,12 +593,17 @@ fn describe_exit(status: ExitStatus) -> String {
     }
 }
 
+/// A started host: its connection, the read half of its socket (for the
+/// reader task `watch` starts), and what it said.
+type Started = (Arc<Conn>, tokio::net::unix::OwnedReadHalf, Hello);
+
 /// Starts a host and waits for its `HELLO`.
 fn spawn(
     spec: &HostSpec,
+    runtime: &tokio::runtime::Handle,
     library: &File,
     display: &Path,
-) -> Result<(Arc<Conn>, UnixStream, Hello), String> {
+) -> Result<Started, String> {
     let (server_end, host_end) =
         UnixStream::pair().map_err(|e| format!("cannot make a socket for a plugin host: {e}"))?;
     let library_fd = library.as_raw_fd();
@@ -523,12 +617,16 @@ fn spawn(
         .arg(display)
         .arg("--threads")
         .arg(spec.threads.max(1).to_string())
+        // A few malloc arenas, not 8 per core: the address-space cap is
+        // for what the model uses, not for glibc's reservations.
+        .env("MALLOC_ARENA_MAX", "2")
+        .process_group(0)
         .stdin(Stdio::from(OwnedFd::from(host_end)))
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
-    // SAFETY: the closure runs in the child between fork and exec and calls
-    // only async-signal-safe functions (fcntl, dup2, setrlimit) on values
-    // copied in; it allocates nothing.
+    // SAFETY: the closure runs in the child between fork and exec and only
+    // makes system calls (fcntl, dup2, setrlimit: direct system calls in
+    // glibc, safe there) on integers copied in; it allocates nothing.
     unsafe {
         command.pre_exec(move || {
             if library_fd == LIBRARY_FD {
@@ -551,32 +649,63 @@ fn spawn(
             Ok(())
         });
     }
-    let child = command.spawn().map_err(|e| {
+    let mut child = command.spawn().map_err(|e| {
         format!(
             "cannot start the plugin host {}: {e} (set --plugin-host)",
             spec.program.display()
         )
     })?;
     let pid = child.id();
-    let writer = server_end
-        .try_clone()
-        .map_err(|e| format!("cannot use a plugin host's socket: {e}"))?;
-    // Calls are written from async tasks: a host that stops reading must not
-    // block one for long once the socket's buffer is full.
-    let _ = writer.set_write_timeout(Some(Duration::from_secs(1)));
+    let fail = |child: &mut Child, message: String| {
+        let _ = child.kill();
+        let _ = child.wait();
+        Err(message)
+    };
+    let hello = match read_hello(&server_end, pid) {
+        Ok(hello) => hello,
+        Err(message) => {
+            let message = match child.try_wait() {
+                Ok(Some(status)) => format!("{message}; it {}", describe_exit(status)),
+                _ => message,
+            };
+            return fail(&mut child, message);
+        }
+    };
+    let reader = match server_end.set_nonblocking(true).and_then(|()| {
+        let _guard = runtime.enter();
+        tokio::net::UnixStream::from_std(server_end)
+    }) {
+        Ok(stream) => stream,
+        Err(e) => {
+            return fail(
+                &mut child,
+                format!("cannot use a plugin host's socket: {e}"),
+            );
+        }
+    };
+    let (frames, queue) = tokio::sync::mpsc::unbounded_channel();
     let conn = Arc::new(Conn {
         pid,
         child: Mutex::new(child),
-        writer: Mutex::new(BufWriter::new(writer)),
+        frames,
         pending: Mutex::default(),
         next_id: AtomicU64::new(1),
-        killed_because: Mutex::default(),
+        ended_because: Mutex::default(),
+        closed: AtomicBool::new(false),
     });
-    let mut reader = server_end;
-    let _ = reader.set_read_timeout(Some(LOAD_TIMEOUT));
-    let first = protocol::read_frame(&mut reader);
-    let _ = reader.set_read_timeout(None);
-    let hello = match first {
+    let (read_half, write_half) = reader.into_split();
+    runtime.spawn(write_frames(Arc::clone(&conn), write_half, queue));
+    Ok((conn, read_half, hello))
+}
+
+/// Reads the `HELLO` (or `FAILED`) a new host sends, within [`LOAD_TIMEOUT`]
+/// in all, at most [`MAX_HELLO_BYTES`].
+fn read_hello(socket: &UnixStream, pid: u32) -> Result<Hello, String> {
+    let until = Instant::now() + LOAD_TIMEOUT;
+    let mut reader = Deadlined { socket, until };
+    let frame = protocol::read_frame(&mut reader, MAX_HELLO_BYTES);
+    let _ = socket.set_read_timeout(None);
+    match frame {
         Ok(Some(frame)) if frame.kind == Kind::Hello => parse_hello(&frame.payload),
         Ok(Some(frame)) if frame.kind == Kind::Failed => {
             Err(String::from_utf8_lossy(&frame.payload).into_owned())
@@ -585,14 +714,15 @@ fn spawn(
             "the plugin host began with a {:?} frame",
             frame.kind
         )),
-        Ok(None) => Err(format!("the plugin host (pid {pid}) {}", conn.ended())),
+        Ok(None) => Err(format!(
+            "the plugin host (pid {pid}) closed its socket while loading"
+        )),
         Err(e)
             if matches!(
                 e.kind(),
                 std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
             ) =>
         {
-            conn.kill("it did not finish loading".into());
             Err(format!(
                 "loading in the plugin host did not finish within {LOAD_TIMEOUT:?}; the host was killed"
             ))
@@ -600,14 +730,24 @@ fn spawn(
         Err(e) => Err(format!(
             "the plugin host (pid {pid}) broke the protocol: {e}"
         )),
-    };
-    match hello {
-        Ok(hello) => Ok((conn, reader, hello)),
-        Err(error) => {
-            conn.kill("it failed to start".into());
-            let _ = conn.ended();
-            Err(error)
+    }
+}
+
+/// A socket read under one overall deadline (each read gets what is left).
+struct Deadlined<'a> {
+    socket: &'a UnixStream,
+    until: Instant,
+}
+
+impl Read for Deadlined<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
         }
+        self.socket.set_read_timeout(Some(left))?;
+        let mut socket = self.socket;
+        socket.read(buf)
     }
 }
 
@@ -625,76 +765,132 @@ fn parse_hello(payload: &[u8]) -> Result<Hello, String> {
     })
 }
 
-/// Reads `conn`'s answers until the host ends, then fails what was in
-/// flight and lets the model restart it: on the server's runtime when there
-/// is one, else on a thread of its own.
-fn watch(spec: &HostSpec, model: Weak<HostedModel>, conn: Arc<Conn>, reader: UnixStream) {
-    if let Some(runtime) = &spec.runtime {
-        let async_reader = reader.set_nonblocking(true).and_then(|()| {
-            let _guard = runtime.enter();
-            tokio::net::UnixStream::from_std(reader)
-        });
-        match async_reader {
-            Ok(reader) => {
-                let runtime = runtime.clone();
-                runtime.clone().spawn(async move {
-                    let mut reader = tokio::io::BufReader::new(reader);
-                    while let Ok(Some(frame)) = protocol::read_frame_async(&mut reader).await {
-                        deliver(&conn, frame);
-                    }
-                    // Reaping and restarting block (waits, backoff sleeps).
-                    runtime.spawn_blocking(move || ended(model, &conn));
-                });
-            }
-            Err(e) => tracing::error!("cannot read a plugin host's socket: {e}"),
+/// The writer task: sends queued frames in order; a failed write ends the
+/// host (a torn frame would desynchronise the stream).
+async fn write_frames(
+    conn: Arc<Conn>,
+    mut socket: tokio::net::unix::OwnedWriteHalf,
+    mut queue: tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
+) {
+    while let Some(frame) = queue.recv().await {
+        if let Err(e) = socket.write_all(&frame).await {
+            conn.end(format!("a write to its socket failed ({e})"));
+            return;
         }
+    }
+}
+
+/// Starts the reader and watchdog tasks of `conn`, on the model's runtime.
+fn watch(model: Weak<HostedModel>, conn: Arc<Conn>, read_half: tokio::net::unix::OwnedReadHalf) {
+    let Some((runtime, call_timeout, memory_cap)) = model.upgrade().map(|m| {
+        (
+            m.runtime.clone(),
+            m.spec.call_timeout,
+            m.spec.memory_limit_mib,
+        )
+    }) else {
+        conn.end("the model was unloaded".into());
         return;
-    }
-    let spawned = std::thread::Builder::new()
-        .name(format!("stratus-host-{}", conn.pid))
-        .spawn(move || {
-            let mut reader = BufReader::new(reader);
-            while let Ok(Some(frame)) = protocol::read_frame(&mut reader) {
-                deliver(&conn, frame);
-            }
-            ended(model, &conn);
-        });
-    if let Err(e) = spawned {
-        tracing::error!("cannot start a plugin host's reader thread: {e}");
-    }
-}
-
-/// Hands an answer frame to the call waiting for it.
-fn deliver(conn: &Conn, frame: protocol::Frame) {
-    let reply: Reply = match frame.kind {
-        Kind::Answer => match frame.payload.split_first() {
-            Some((&status, bytes)) => Ok(vec![(status, bytes.to_vec())]),
-            None => Err("the plugin host sent an empty answer".into()),
-        },
-        Kind::Answers => protocol::unpack(&frame.payload, true)
-            .map_err(|e| format!("the plugin host sent a broken batch: {e}")),
-        other => Err(format!("the plugin host sent a {other:?} frame")),
     };
-    if let Some(waiting) = lock(&conn.pending).remove(&frame.id) {
-        waiting.send(reply);
-    }
+    let watched = Arc::clone(&conn);
+    runtime.spawn(async move {
+        let mut ticks = tokio::time::interval(WATCHDOG_TICK);
+        loop {
+            ticks.tick().await;
+            if watched.closed.load(Ordering::Relaxed) {
+                return;
+            }
+            let now = Instant::now();
+            let overdue = lock(&watched.pending).values().any(|p| {
+                now.duration_since(p.sent) > call_timeout.saturating_mul(p.calls.max(1) as u32)
+            });
+            if overdue {
+                watched.end(format!(
+                    "a call was still running after --call-timeout-ms ({call_timeout:?})"
+                ));
+                return;
+            }
+        }
+    });
+    let runtime_for_restart = runtime.clone();
+    runtime.spawn(async move {
+        let mut reader = tokio::io::BufReader::new(read_half);
+        if let Err(broken) = read_answers(&conn, &mut reader).await {
+            conn.end(broken);
+        }
+        conn.closed.store(true, Ordering::Relaxed);
+        // Reaping and restarting block (waits, backoff sleeps).
+        runtime_for_restart.spawn_blocking(move || {
+            let how = conn.how_it_ended(memory_cap);
+            let name = model
+                .upgrade()
+                .map_or_else(|| "?".to_owned(), |m| m.name.clone());
+            let death = format!(
+                "the host process of model '{name}' (pid {}) {how} during the call",
+                conn.pid
+            );
+            for (_, pending) in lock(&conn.pending).drain() {
+                if let Some(waiter) = pending.waiter {
+                    waiter.send(Err(death.clone()));
+                }
+            }
+            restart(model, conn, how);
+        });
+    });
 }
 
-/// After a host's socket closed: fails the calls in flight on it with how
-/// it ended, and lets the model restart it.
-fn ended(model: Weak<HostedModel>, conn: &Arc<Conn>) {
-    let how = conn.ended();
-    let name = model
-        .upgrade()
-        .map_or_else(|| "?".to_owned(), |m| m.name.clone());
-    let death = format!(
-        "the host process of model '{name}' (pid {}) {how} during the call",
-        conn.pid
-    );
-    for (_, waiting) in lock(&conn.pending).drain() {
-        waiting.send(Err(death.clone()));
-    }
-    if let Some(model) = model.upgrade() {
-        model.died(conn, how);
+/// Reads answers until the socket closes (`Ok`) or the host breaks the
+/// protocol (`Err`, why): a frame must answer a pending call, be of an
+/// answer kind, and be no larger than its calls' answers could be.
+async fn read_answers(
+    conn: &Conn,
+    reader: &mut (impl tokio::io::AsyncRead + Unpin),
+) -> Result<(), String> {
+    loop {
+        let mut head = [0u8; protocol::HEAD];
+        match reader.read_exact(&mut head[..4]).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(format!("its socket failed ({e})")),
+        }
+        reader
+            .read_exact(&mut head[4..])
+            .await
+            .map_err(|e| format!("it sent a truncated frame ({e})"))?;
+        let (len, id, kind) =
+            protocol::parse_head(head).map_err(|e| format!("it broke the protocol ({e})"))?;
+        let calls = match lock(&conn.pending).get(&id) {
+            Some(pending) => pending.calls,
+            None => return Err(format!("it answered call {id}, which is not waiting")),
+        };
+        let expected = if calls == 1 {
+            Kind::Answer
+        } else {
+            Kind::Answers
+        };
+        if kind != expected || len > MAX_ANSWER_BYTES.saturating_mul(calls) {
+            return Err(format!(
+                "it answered with a {kind:?} frame of {len} bytes for {calls} calls"
+            ));
+        }
+        let mut payload = vec![0u8; len];
+        reader
+            .read_exact(&mut payload)
+            .await
+            .map_err(|e| format!("it sent a truncated frame ({e})"))?;
+        let reply: Reply = if kind == Kind::Answer {
+            if payload.is_empty() {
+                Err("the plugin host sent an empty answer".into())
+            } else {
+                let status = payload.remove(0);
+                Ok(vec![(status, payload)])
+            }
+        } else {
+            protocol::unpack(&payload, true, calls)
+                .map_err(|e| format!("the plugin host sent a broken batch: {e}"))
+        };
+        if let Some(waiter) = lock(&conn.pending).remove(&id).and_then(|p| p.waiter) {
+            waiter.send(reply);
+        }
     }
 }
