@@ -461,7 +461,7 @@ impl PluginRegistry {
             .map_or(Isolation::InProcess, |p| p.default);
         let mut sidecar = path.as_os_str().to_owned();
         sidecar.push(".isolation");
-        match std::fs::read_to_string(&sidecar) {
+        match read_sidecar(Path::new(&sidecar)) {
             Ok(text) => Isolation::parse(&text).ok_or_else(|| {
                 Refusal::Sidecar(format!(
                     "{} says '{}'; it must say `process` or `in-process`",
@@ -798,6 +798,23 @@ impl Snapshot {
             at: SystemTime::now(),
         });
     }
+}
+
+/// The first bytes of a sidecar file, read as plugin files are: never
+/// through a symlink, never blocking on a FIFO, never more than a word.
+fn read_sidecar(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("it is not a regular file"));
+    }
+    let mut text = String::new();
+    file.take(64).read_to_string(&mut text)?;
+    Ok(text)
 }
 
 /// The library candidates in `dir`, by name: regular files and symbolic
