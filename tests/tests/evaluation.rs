@@ -655,7 +655,7 @@ async fn no_bundled_forecaster_answers_internal_on_hard_series_or_the_datasets()
 #[tokio::test]
 async fn composite_calls_are_bounded_and_params_reach_the_members_that_declare_them() {
     let server = Server::start(ServerOptions {
-        plugins: vec![NAIVE, CANALYS],
+        plugins: vec![NAIVE, CANALYS, stratus_e2e::BUBBLE],
         args: vec!["--max-forecasts-per-call=100".into()],
         ..Default::default()
     });
@@ -666,6 +666,35 @@ async fn composite_calls_are_bounded_and_params_reach_the_members_that_declare_t
     request.interval_method = proto::IntervalMethod::Conformal as i32;
     let status = client.backtest(request).await.unwrap_err();
     assert_eq!(status.code(), Code::ResourceExhausted);
+    assert!(
+        status.message().contains("--max-forecasts-per-call"),
+        "{}",
+        status.message()
+    );
+
+    // A risk request's demand forecast is held to the same bound: 8 members
+    // × 25 (conformal calibration) = 200 forecasts.
+    let mut demand = ensemble_request(
+        &["naive"; 8],
+        proto::Combination::Mean,
+        annual("s", 1990, &values),
+        2,
+    );
+    demand.interval_method = proto::IntervalMethod::Conformal as i32;
+    let risk = proto::RiskRequest {
+        model: model("bubble"),
+        subject: "s".into(),
+        indicators: [
+            ("capex_growth_pct".to_owned(), 30.0),
+            ("revenue_growth_pct".to_owned(), 10.0),
+            ("utilization_pct".to_owned(), 60.0),
+        ]
+        .into(),
+        demand: Some(demand),
+        ..Default::default()
+    };
+    let status = client.score_risk(risk).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     assert!(
         status.message().contains("--max-forecasts-per-call"),
         "{}",

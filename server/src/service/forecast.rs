@@ -84,8 +84,12 @@ pub(crate) async fn run(
 ) -> Result<ForecastResponse, ApiError> {
     let composite =
         request.interval_method == IntervalMethod::Conformal as i32 || request.ensemble.is_some();
-    if composite && prefix.is_empty() {
-        super::check_cost(super::forecast_cost(&request), state.limits)?;
+    // Every composite request is held to --max-forecasts-per-call, a
+    // risk request's `demand` included (a backtest checks its whole plan
+    // first; each origin's share then passes again).
+    if composite {
+        super::check_cost(super::forecast_cost(&request), state.limits)
+            .map_err(|e| e.within(prefix))?;
     }
     if request.interval_method == IntervalMethod::Conformal as i32 {
         super::calibrated::run(state, request, prefix, budget).await
