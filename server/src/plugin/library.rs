@@ -555,22 +555,18 @@ impl PluginInstance {
     /// Sends an encoded `InvokeRequest`; returns the plugin's status and a
     /// copy of its bytes, undecoded (what a plugin host forwards).
     pub fn invoke_raw(&self, request: &[u8]) -> Result<(i32, Vec<u8>), String> {
-        let mut out = PluginBuf::empty();
-        // SAFETY: the handle is live (we own it until Drop), `request` is
-        // readable for the call and `out` is a writable local.
-        let status = unsafe {
-            (self.api.invoke)(
-                self.handle.as_ptr(),
-                request.as_ptr(),
-                request.len(),
-                &mut out,
-            )
-        };
-        read_and_free(self.api, out, <[u8]>::to_vec).map(|bytes| (status, bytes))
+        self.call(request, |status, bytes| (status, bytes.to_vec()))
     }
 
     /// Sends an encoded `InvokeRequest`; returns the decoded response.
     pub fn invoke(&self, request: &[u8]) -> Result<wire::InvokeResponse, CallError> {
+        self.call(request, decode_answer)
+            .map_err(CallError::Garbage)?
+    }
+
+    /// Calls the plugin's `invoke` and lets `read` look at its status and
+    /// answer before the buffer goes back to the plugin.
+    fn call<T>(&self, request: &[u8], read: impl FnOnce(i32, &[u8]) -> T) -> Result<T, String> {
         let mut out = PluginBuf::empty();
         // SAFETY: the handle is live (we own it until Drop), `request` is
         // readable for the call and `out` is a writable local.
@@ -582,8 +578,7 @@ impl PluginInstance {
                 &mut out,
             )
         };
-        read_and_free(self.api, out, |bytes| decode_answer(status, bytes))
-            .map_err(CallError::Garbage)?
+        read_and_free(self.api, out, |bytes| read(status, bytes))
     }
 }
 

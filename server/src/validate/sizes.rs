@@ -3,7 +3,7 @@
 //! violation here is `RESOURCE_EXHAUSTED` naming the field and the flag that
 //! sets the limit, not a list of field problems: the size is the problem.
 
-use stratus_proto::v1::{ForecastRequest, RiskRequest, forecast_request};
+use stratus_proto::v1::{ForecastRequest, ModelRef, RiskRequest, forecast_request};
 
 use super::DEFAULT_LEVELS;
 use crate::error::{ApiError, FieldViolation};
@@ -18,10 +18,7 @@ pub struct SizesChecked(());
 /// The counts and string lengths of a forecast request, checked before
 /// anything is looked up or built from them.
 pub fn forecast_sizes(request: &ForecastRequest, limits: Limits) -> Result<SizesChecked, ApiError> {
-    if let Some(model) = &request.model {
-        string_within(&model.name, limits, || "model.name".into())?;
-        string_within(&model.version, limits, || "model.version".into())?;
-    }
+    model_ref_within(request.model.as_ref(), limits)?;
     if let Some(forecast_request::Source::Dataset(name)) = &request.source {
         string_within(name, limits, || "dataset".into())?;
     }
@@ -68,10 +65,7 @@ pub fn forecast_sizes(request: &ForecastRequest, limits: Limits) -> Result<Sizes
 /// The counts and string lengths of a risk request (its `demand` forecast
 /// is checked as a forecast when it runs).
 pub fn risk_sizes(request: &RiskRequest, limits: Limits) -> Result<SizesChecked, ApiError> {
-    if let Some(model) = &request.model {
-        string_within(&model.name, limits, || "model.name".into())?;
-        string_within(&model.version, limits, || "model.version".into())?;
-    }
+    model_ref_within(request.model.as_ref(), limits)?;
     string_within(&request.subject, limits, || "subject".into())?;
     check_map_keys(
         request.indicators.keys(),
@@ -95,6 +89,15 @@ pub fn risk_sizes(request: &RiskRequest, limits: Limits) -> Result<SizesChecked,
         "params",
     )?;
     Ok(SizesChecked(()))
+}
+
+/// The lengths of a model reference's name and version.
+fn model_ref_within(model: Option<&ModelRef>, limits: Limits) -> Result<(), ApiError> {
+    if let Some(model) = model {
+        string_within(&model.name, limits, || "model.name".into())?;
+        string_within(&model.version, limits, || "model.version".into())?;
+    }
+    Ok(())
 }
 
 /// A map's size and the length of each key.
