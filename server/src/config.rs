@@ -96,6 +96,12 @@ pub struct Config {
     #[arg(long, env = "STRATUS_CALL_TIMEOUT_MS", value_parser = clap::value_parser!(u64).range(1..=86_400_000), default_value_t = 30_000)]
     pub call_timeout_ms: u64,
 
+    /// Address to serve Prometheus metrics on, at `/metrics` (off unless
+    /// given; bind it where only your monitoring can reach it). Port 0
+    /// picks a port and prints it.
+    #[arg(long, env = "STRATUS_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Where model libraries run: `in-process` (fastest; a crash of a library
     /// is a crash of the server) or `process` (each library in a supervised
     /// plugin host process, restarted when it dies). A file

@@ -27,6 +27,7 @@ pub mod deadline;
 pub mod error;
 pub mod evaluation;
 pub mod limits;
+pub mod metrics;
 pub mod model_info;
 pub mod model_pool;
 pub mod plugin;

@@ -158,6 +158,18 @@ pub async fn run(
     tracing::info!(address = %local, "serving");
     // Tests and scripts read this line to learn the port when --listen uses port 0.
     println!("stratus-server listening on {local}");
+    crate::metrics::label_models_of(&state.registry);
+    if let Some(addr) = config.metrics_listen {
+        let metrics = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Listen { addr, source })?;
+        let bound = metrics
+            .local_addr()
+            .map_err(|source| StartError::Listen { addr, source })?;
+        tracing::info!(address = %bound, "metrics at /metrics");
+        println!("stratus-server metrics on {bound}");
+        tokio::spawn(crate::metrics::serve(metrics, Arc::clone(&state)));
+    }
 
     let drain_timeout = std::time::Duration::from_secs(config.drain_timeout);
     let (drain_started, drain_begun) = tokio::sync::oneshot::channel::<()>();

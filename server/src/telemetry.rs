@@ -43,11 +43,12 @@ pub fn init(format: LogFormat) {
 /// deserves (see the module doc). `model` is the model name the request
 /// asked for, if any. With debug logging on, the call also runs inside a span
 /// named after the RPC, so events from inside it carry the RPC and model.
-pub async fn observe<T>(
+pub async fn observe<T: ModelStamp>(
     rpc: &'static str,
     model: &str,
     call: impl Future<Output = Result<T, ApiError>>,
 ) -> Result<tonic::Response<T>, tonic::Status> {
+    let _inflight = crate::metrics::metrics().started();
     let started = Instant::now();
     // The name is the caller's, unchecked yet: log at most a prefix of it.
     let model = &*crate::limits::shown(model);
@@ -58,8 +59,96 @@ pub async fn observe<T>(
         Ok(_) => tracing::debug!(rpc, model, outcome = "OK", latency_us, "rpc done"),
         Err(status) => log_failure(rpc, model, status, latency_us),
     }
+    let (code, version) = match &result {
+        Ok(answer) => (tonic::Code::Ok, answer.model_version().unwrap_or_default()),
+        Err(status) => (status.code(), ""),
+    };
+    crate::metrics::metrics().answered(
+        crate::metrics::RequestLabels {
+            rpc: rpc.to_owned(),
+            model: crate::metrics::model_label(model),
+            version: version.to_owned(),
+            code: crate::metrics::code_label(code).to_owned(),
+        },
+        started.elapsed().as_secs_f64(),
+    );
     result.map(tonic::Response::new)
 }
+
+/// A stream's outcome for the metrics: in flight while alive, recorded as
+/// its final status (OK unless [`StreamOutcome::failed`] was called) when
+/// the stream ends or its caller leaves.
+#[derive(Debug)]
+pub struct StreamOutcome {
+    rpc: &'static str,
+    started: Instant,
+    code: tonic::Code,
+    _inflight: crate::metrics::Inflight,
+}
+
+impl StreamOutcome {
+    /// A stream of `rpc` starts.
+    pub fn new(rpc: &'static str) -> Self {
+        Self {
+            rpc,
+            started: Instant::now(),
+            code: tonic::Code::Ok,
+            _inflight: crate::metrics::metrics().started(),
+        }
+    }
+
+    /// The stream ends with `code`.
+    pub fn failed(&mut self, code: tonic::Code) {
+        self.code = code;
+    }
+}
+
+impl Drop for StreamOutcome {
+    fn drop(&mut self) {
+        crate::metrics::metrics().answered(
+            crate::metrics::RequestLabels {
+                rpc: self.rpc.to_owned(),
+                model: String::new(),
+                version: String::new(),
+                code: crate::metrics::code_label(self.code).to_owned(),
+            },
+            self.started.elapsed().as_secs_f64(),
+        );
+    }
+}
+
+/// The model version an answer is stamped with, for the `version` label of
+/// `stratus_requests_total`.
+pub trait ModelStamp {
+    /// The version of the model that answered, if one did.
+    fn model_version(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl ModelStamp for stratus_proto::v1::ForecastResponse {
+    fn model_version(&self) -> Option<&str> {
+        self.model.as_ref().map(|m| m.version.as_str())
+    }
+}
+
+impl ModelStamp for stratus_proto::v1::RiskResponse {
+    fn model_version(&self) -> Option<&str> {
+        self.model.as_ref().map(|m| m.version.as_str())
+    }
+}
+
+impl ModelStamp for stratus_proto::v1::ModelInfo {
+    fn model_version(&self) -> Option<&str> {
+        Some(&self.version)
+    }
+}
+
+impl ModelStamp for stratus_proto::v1::ListModelsResponse {}
+impl ModelStamp for stratus_proto::v1::ReloadModelsResponse {}
+impl ModelStamp for stratus_proto::v1::ListDatasetsResponse {}
+impl ModelStamp for stratus_proto::v1::Dataset {}
+impl ModelStamp for stratus_proto::v1::BacktestResponse {}
 
 /// Logs a call's error status: `warn` for a server fault, `info` for a
 /// refused request. Streams call it for the status that ends them.

@@ -190,15 +190,21 @@ impl LoadedModel {
                     Code::InvalidArgument => Err(ApiError::invalid(error.field, message)),
                     Code::FailedPrecondition => Err(ApiError::FailedPrecondition(message)),
                     Code::Internal | Code::Unspecified => {
-                        Err(self.failed(format!("{} failed: {}", who(), error.message)))
+                        let kind = if error.message.contains("panicked") {
+                            "panic"
+                        } else {
+                            "error"
+                        };
+                        Err(self.failed_as(kind, format!("{} failed: {}", who(), error.message)))
                     }
                 }
             }
-            Err(CallError::Garbage(what)) => {
-                Err(self.failed(format!("{} broke the plugin contract: it {what}", who())))
-            }
+            Err(CallError::Garbage(what)) => Err(self.failed_as(
+                "garbage",
+                format!("{} broke the plugin contract: it {what}", who()),
+            )),
             Err(CallError::HostLost(what)) => {
-                self.failed(what.clone());
+                self.failed_as("host_died", what.clone());
                 Err(ApiError::Unavailable(what))
             }
             Err(CallError::HostDown { message, failed }) => Err(if failed {
@@ -253,8 +259,21 @@ impl LoadedModel {
         }
     }
 
-    /// Records a failure of the model and returns it as `INTERNAL`.
+    /// Records a failure of the model in an answer the server checked (it
+    /// broke the plugin contract) and returns it as `INTERNAL`.
     pub fn failed(&self, message: String) -> ApiError {
+        self.failed_as("garbage", message)
+    }
+
+    /// Records a failure of the model of `kind` (`error`, `panic`,
+    /// `garbage`, `host_died`: the label of `stratus_plugin_failures_total`)
+    /// and returns it as `INTERNAL`.
+    pub fn failed_as(&self, kind: &str, message: String) -> ApiError {
+        crate::metrics::metrics().plugin_failure(
+            &self.description.name,
+            &self.description.version,
+            kind,
+        );
         let count = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
         self.note(format!(
             "{message} ({count} failure{} since load)",
@@ -612,6 +631,7 @@ impl PluginRegistry {
             sha256 = %sha256,
             "model loaded"
         );
+        crate::metrics::metrics().plugin_load(true);
         Ok(Arc::new(LoadedModel {
             description: opened.description,
             version,
@@ -662,6 +682,7 @@ impl PluginRegistry {
             pid = hosted.pid(),
             "model loaded in a plugin host process"
         );
+        crate::metrics::metrics().plugin_load(true);
         Ok(Arc::new(LoadedModel {
             description: hello.description,
             version,
@@ -791,6 +812,7 @@ impl Snapshot {
 
     fn refuse(&mut self, path: &Path, sha256: String, error: Refusal) {
         tracing::warn!(library = %path.display(), %error, "plugin library refused");
+        crate::metrics::metrics().plugin_load(false);
         self.refused.push(RefusedLibrary {
             library_path: path.to_owned(),
             sha256,

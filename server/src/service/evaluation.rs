@@ -95,17 +95,21 @@ impl EvaluationService for EvaluationApi {
             })
             .buffered(STREAM_PIPELINE)
             // The first error ends the stream, as in ForecastStream.
-            .scan(false, move |failed, item| {
-                if *failed {
-                    return future::ready(None);
-                }
-                if let Err(status) = &item {
-                    *failed = true;
-                    let latency_us = started.elapsed().as_micros() as u64;
-                    telemetry::log_failure("BacktestStream", "", status, latency_us);
-                }
-                future::ready(Some(item))
-            });
+            .scan(
+                (false, telemetry::StreamOutcome::new("BacktestStream")),
+                move |(failed, outcome), item| {
+                    if *failed {
+                        return future::ready(None);
+                    }
+                    if let Err(status) = &item {
+                        *failed = true;
+                        outcome.failed(status.code());
+                        let latency_us = started.elapsed().as_micros() as u64;
+                        telemetry::log_failure("BacktestStream", "", status, latency_us);
+                    }
+                    future::ready(Some(item))
+                },
+            );
         Ok(Response::new(Box::pin(responses)))
     }
 }

@@ -434,19 +434,23 @@ impl ForecastService for ForecastApi {
             .flatten()
             // The first error ends the stream: gRPC streams carry one final
             // status, and the responses before it have already been sent.
-            .scan(false, move |failed, item| {
-                if *failed {
-                    return future::ready(None);
-                }
-                if let Err(status) = &item {
-                    *failed = true;
-                    let latency_us = started.elapsed().as_micros() as u64;
-                    // A stream's requests may name different models; the
-                    // status message names the one that failed.
-                    telemetry::log_failure("ForecastStream", "", status, latency_us);
-                }
-                future::ready(Some(item))
-            });
+            .scan(
+                (false, telemetry::StreamOutcome::new("ForecastStream")),
+                move |(failed, outcome), item| {
+                    if *failed {
+                        return future::ready(None);
+                    }
+                    if let Err(status) = &item {
+                        *failed = true;
+                        outcome.failed(status.code());
+                        let latency_us = started.elapsed().as_micros() as u64;
+                        // A stream's requests may name different models; the
+                        // status message names the one that failed.
+                        telemetry::log_failure("ForecastStream", "", status, latency_us);
+                    }
+                    future::ready(Some(item))
+                },
+            );
         Ok(Response::new(Box::pin(responses)))
     }
 }

@@ -205,9 +205,10 @@ async fn invoke(
     .await
     {
         Ok(answer) => answer,
-        Err(Offload::Lost(e)) => {
-            Err(model.failed(format!("model '{name}' call did not complete: {e}")))
-        }
+        Err(Offload::Lost(e)) => Err(model.failed_as(
+            "panic",
+            format!("model '{name}' call did not complete: {e}"),
+        )),
         Err(late_or_full) => {
             Err(late_or_full.into_error(&format!("model '{name}' {}", model.description.version)))
         }
