@@ -220,3 +220,24 @@ fn bench_writes_a_grpc_framed_body_that_decodes_as_the_request() {
     }
     assert!(text(&out.stdout).contains("/stratus.v1.ForecastService/Forecast"));
 }
+
+#[test]
+fn completions_are_printed_for_each_shell_without_a_server() {
+    for (shell, marker) in [
+        ("bash", "_stratus()"),
+        ("zsh", "#compdef stratus"),
+        ("fish", "complete -c stratus"),
+    ] {
+        let out = Command::new(binary("stratus"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}: {}", text(&out.stderr));
+        let script = text(&out.stdout);
+        assert!(script.contains(marker), "{shell}: {script:.200}");
+        assert!(
+            script.contains("forecast") && script.contains("backtest"),
+            "{shell}"
+        );
+    }
+}

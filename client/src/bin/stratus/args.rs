@@ -47,6 +47,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print shell completions (needs no server), e.g.
+    /// `stratus completions bash > /etc/bash_completion.d/stratus`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// List loaded models (and refused libraries).
     Models {
         /// Print JSON instead of a table.

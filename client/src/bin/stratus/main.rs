@@ -19,6 +19,16 @@ use args::{Cli, Command};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Completions { shell } = cli.command {
+        use clap::CommandFactory;
+        clap_complete::generate(
+            shell,
+            &mut Cli::command(),
+            "stratus",
+            &mut std::io::stdout(),
+        );
+        return ExitCode::SUCCESS;
+    }
     let (tls, has_cert) = (cli.server.starts_with("https://"), cli.cert.is_some());
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -68,6 +78,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let tls = TlsOptions::from_files(cli.ca.as_deref(), cli.cert.as_deref(), cli.key.as_deref())?;
     let client = StratusClient::connect_with(cli.server.clone(), &tls).await?;
     match cli.command {
+        // Printed by `main`, before any connection.
+        Command::Completions { .. } => {}
         Command::Models { json } => {
             let models = client.list_models().await?;
             if json {
