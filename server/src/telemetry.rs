@@ -79,7 +79,7 @@ pub async fn observe<T: ModelStamp>(
 /// its final status (OK unless [`StreamOutcome::failed`] was called) when
 /// the stream ends or its caller leaves.
 #[derive(Debug)]
-pub struct StreamOutcome {
+struct StreamOutcome {
     rpc: &'static str,
     started: Instant,
     code: tonic::Code,
@@ -88,7 +88,7 @@ pub struct StreamOutcome {
 
 impl StreamOutcome {
     /// A stream of `rpc` starts.
-    pub fn new(rpc: &'static str) -> Self {
+    fn new(rpc: &'static str) -> Self {
         Self {
             rpc,
             started: Instant::now(),
@@ -98,7 +98,7 @@ impl StreamOutcome {
     }
 
     /// The stream ends with `code`.
-    pub fn failed(&mut self, code: tonic::Code) {
+    fn failed(&mut self, code: tonic::Code) {
         self.code = code;
     }
 }
@@ -115,6 +115,32 @@ impl Drop for StreamOutcome {
             self.started.elapsed().as_secs_f64(),
         );
     }
+}
+
+/// A response stream that ends at its first error: gRPC streams carry one
+/// final status, and the responses before it have already been sent. The
+/// error is logged as a failed call's would be, and the stream's outcome is
+/// recorded in the metrics when it ends or its caller leaves.
+pub fn until_first_error<T>(
+    rpc: &'static str,
+    stream: impl futures::Stream<Item = Result<T, tonic::Status>>,
+) -> impl futures::Stream<Item = Result<T, tonic::Status>> {
+    use futures::StreamExt;
+    stream.scan(
+        (false, StreamOutcome::new(rpc)),
+        move |(failed, outcome), item| {
+            if *failed {
+                return futures::future::ready(None);
+            }
+            if let Err(status) = &item {
+                *failed = true;
+                outcome.failed(status.code());
+                let latency_us = outcome.started.elapsed().as_micros() as u64;
+                log_failure(rpc, "", status, latency_us);
+            }
+            futures::future::ready(Some(item))
+        },
+    )
 }
 
 /// The model version an answer is stamped with, for the `version` label of

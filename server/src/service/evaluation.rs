@@ -4,7 +4,7 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
-use futures::{Stream, StreamExt, future};
+use futures::{Stream, StreamExt};
 use stratus_proto::v1::evaluation_service_server::EvaluationService;
 use stratus_proto::v1::{BacktestRequest, BacktestResponse};
 use tonic::{Request, Response, Status, Streaming};
@@ -73,7 +73,6 @@ impl EvaluationService for EvaluationApi {
         let state = Arc::clone(&self.state);
         let budget = Budget::from_metadata(request.metadata(), state.call_timeout);
         let ledger = crate::request_budget::Ledger::of(&request);
-        let started = std::time::Instant::now();
         let responses = request
             .into_inner()
             .map(move |item| {
@@ -93,23 +92,10 @@ impl EvaluationService for EvaluationApi {
                     answer
                 }
             })
-            .buffered(STREAM_PIPELINE)
-            // The first error ends the stream, as in ForecastStream.
-            .scan(
-                (false, telemetry::StreamOutcome::new("BacktestStream")),
-                move |(failed, outcome), item| {
-                    if *failed {
-                        return future::ready(None);
-                    }
-                    if let Err(status) = &item {
-                        *failed = true;
-                        outcome.failed(status.code());
-                        let latency_us = started.elapsed().as_micros() as u64;
-                        telemetry::log_failure("BacktestStream", "", status, latency_us);
-                    }
-                    future::ready(Some(item))
-                },
-            );
-        Ok(Response::new(Box::pin(responses)))
+            .buffered(STREAM_PIPELINE);
+        Ok(Response::new(Box::pin(telemetry::until_first_error(
+            "BacktestStream",
+            responses,
+        ))))
     }
 }

@@ -3,7 +3,7 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
-use futures::{Stream, StreamExt, future};
+use futures::{Stream, StreamExt};
 use stratus_plugin_abi::calls::encode_forecast_call;
 use stratus_plugin_abi::wire;
 use stratus_proto::v1::forecast_service_server::ForecastService;
@@ -389,7 +389,6 @@ impl ForecastService for ForecastApi {
         let state = Arc::clone(&self.state);
         let budget = Budget::from_metadata(request.metadata(), state.call_timeout);
         let ledger = Ledger::of(&request);
-        let started = std::time::Instant::now();
         let responses = request
             .into_inner()
             // Whatever has arrived, up to a batch, is worked on together.
@@ -431,27 +430,13 @@ impl ForecastService for ForecastApi {
                 }
             })
             .buffered(STREAM_PIPELINE)
-            .flatten()
-            // The first error ends the stream: gRPC streams carry one final
-            // status, and the responses before it have already been sent.
-            .scan(
-                (false, telemetry::StreamOutcome::new("ForecastStream")),
-                move |(failed, outcome), item| {
-                    if *failed {
-                        return future::ready(None);
-                    }
-                    if let Err(status) = &item {
-                        *failed = true;
-                        outcome.failed(status.code());
-                        let latency_us = started.elapsed().as_micros() as u64;
-                        // A stream's requests may name different models; the
-                        // status message names the one that failed.
-                        telemetry::log_failure("ForecastStream", "", status, latency_us);
-                    }
-                    future::ready(Some(item))
-                },
-            );
-        Ok(Response::new(Box::pin(responses)))
+            .flatten();
+        // A stream's requests may name different models; the status that
+        // ends it names the one that failed.
+        Ok(Response::new(Box::pin(telemetry::until_first_error(
+            "ForecastStream",
+            responses,
+        ))))
     }
 }
 
