@@ -1,9 +1,13 @@
-//! A thin typed client for Stratus: connect once, one method per RPC.
+//! A thin typed client for Stratus: connect once, one method per RPC, over
+//! one server or many replicas.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use stratus_client::{StratusClient, proto};
 //!
+//! // One server, a comma-separated list, or a name that resolves to several
+//! // addresses (a Kubernetes headless Service): calls are spread over them,
+//! // and a call whose replica is down or draining goes to another.
 //! let client = StratusClient::connect("http://127.0.0.1:50051").await?;
 //! let forecast = client
 //!     .forecast(proto::ForecastRequest {
@@ -18,20 +22,42 @@
 //! ```
 //!
 //! Errors are plain [`tonic::Status`]: match on its code; its message names
-//! the field at fault.
+//! the field at fault. Every RPC but `ReloadModels` is idempotent, so the
+//! client retries them on another endpoint when the server cannot have
+//! answered (see [`RetryPolicy`]); the streams resend their unanswered
+//! requests.
 
 pub mod bench;
+mod cluster;
+mod error;
+mod resume;
+mod retry;
+mod target;
+mod tls;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use futures::Stream;
+use futures::stream::{FuturesUnordered, StreamExt};
 use stratus_proto::v1::dataset_service_client::DatasetServiceClient;
 use stratus_proto::v1::evaluation_service_client::EvaluationServiceClient;
 use stratus_proto::v1::forecast_service_client::ForecastServiceClient;
 use stratus_proto::v1::model_service_client::ModelServiceClient;
 use stratus_proto::v1::risk_service_client::RiskServiceClient;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
-use tonic::{Status, Streaming};
+use tonic::Status;
+use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
+
+pub use cluster::EndpointStats;
+use cluster::{Backend, Cluster};
+pub use error::ConnectError;
+pub use resume::ResponseStream;
+use retry::Retrier;
+pub use retry::RetryPolicy;
+use target::Target;
+pub use tls::TlsOptions;
 
 /// The generated API types (`stratus.v1`).
 pub use stratus_proto::v1 as proto;
@@ -40,169 +66,195 @@ pub use tonic::{Code, Status as RpcStatus};
 /// The default server address.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
 
-/// Why a connection could not be made.
-#[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
-    /// The address is not a valid URL.
-    #[error("'{url}' is not a valid server URL (expected e.g. {DEFAULT_SERVER}): {source}")]
-    InvalidUrl {
-        /// What was given.
-        url: String,
-        /// The parse error.
-        source: tonic::transport::Error,
-    },
-    /// The TLS settings are unusable (a certificate or key that does not
-    /// parse, or that rustls refuses).
-    #[error(
-        "cannot use the TLS settings for {url}: {source}; check the --ca, --cert and --key files (PEM, X.509 v3)"
-    )]
-    Tls {
-        /// The server.
-        url: String,
-        /// What tonic/rustls said.
-        source: tonic::transport::Error,
-    },
-    /// TLS files were given for a plaintext URL.
-    #[error("--ca, --cert and --key apply to https:// servers; {url} is plaintext (use https://)")]
-    TlsForPlaintext {
-        /// The URL.
-        url: String,
-    },
-    /// A TLS file could not be read.
-    #[error("cannot read {what} {path}: {source}")]
-    TlsFile {
-        /// Which file (`--ca`, `--cert`, `--key`).
-        what: &'static str,
-        /// Its path.
-        path: String,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// Nothing answered there.
-    #[error("cannot connect to {url}: {source}; is stratus-server running there?")]
-    Unreachable {
-        /// Where we tried.
-        url: String,
-        /// The transport error.
-        source: tonic::transport::Error,
-    },
+/// How long to wait for a TCP (and TLS) connection to one endpoint.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How often host names in the server list are resolved again, so replicas
+/// added behind a name are used and removed ones dropped.
+const RESOLVE_EVERY: Duration = Duration::from_secs(30);
+
+/// How many retries a client has made, for reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetryStats {
+    /// Calls (or streams) sent again to another endpoint.
+    pub retried: u64,
+    /// Retries not made because the retry budget was spent (the call failed).
+    pub refused_by_budget: u64,
 }
 
-/// TLS settings for `https://` servers: the CA to trust (default: the public
-/// web PKI roots) and, for servers that demand one (mutual TLS), a client
-/// certificate and key. All PEM.
-#[derive(Clone, Default)]
-pub struct TlsOptions {
-    /// PEM CA certificate(s) to trust instead of the public roots.
-    pub ca: Option<Vec<u8>>,
-    /// PEM client certificate and its key.
-    pub identity: Option<(Vec<u8>, Vec<u8>)>,
-}
-
-impl std::fmt::Debug for TlsOptions {
-    // Never print the private key.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TlsOptions")
-            .field("ca", &self.ca.as_ref().map(|_| "<pem>"))
-            .field("identity", &self.identity.as_ref().map(|_| "<pem, key>"))
-            .finish()
-    }
-}
-
-impl TlsOptions {
-    /// Whether any TLS file was given.
-    pub fn is_set(&self) -> bool {
-        self.ca.is_some() || self.identity.is_some()
-    }
-
-    /// Reads the PEM files named (any may be absent).
-    pub fn from_files(
-        ca: Option<&std::path::Path>,
-        cert: Option<&std::path::Path>,
-        key: Option<&std::path::Path>,
-    ) -> Result<Self, ConnectError> {
-        let read = |what: &'static str, path: &std::path::Path| {
-            std::fs::read(path).map_err(|source| ConnectError::TlsFile {
-                what,
-                path: path.display().to_string(),
-                source,
-            })
-        };
-        let ca = ca.map(|p| read("--ca", p)).transpose()?;
-        let identity = match (cert, key) {
-            (Some(cert), Some(key)) => Some((read("--cert", cert)?, read("--key", key)?)),
-            _ => None,
-        };
-        Ok(Self { ca, identity })
-    }
-
-    fn config(&self) -> ClientTlsConfig {
-        let mut config = ClientTlsConfig::new();
-        config = match &self.ca {
-            Some(ca) => config.ca_certificate(Certificate::from_pem(ca)),
-            None => config.with_webpki_roots(),
-        };
-        if let Some((cert, key)) = &self.identity {
-            config = config.identity(Identity::from_pem(cert, key));
-        }
-        config
-    }
-}
-
-/// One connection to a Stratus server, shared by all services. Cheap to clone.
+/// A client of one Stratus server or a set of replicas. Cheap to clone;
+/// clones share connections, counters and the retry budget.
 #[derive(Debug, Clone)]
 pub struct StratusClient {
-    channel: Channel,
+    cluster: Arc<Cluster>,
+    retrier: Arc<Retrier>,
+    timeout: Option<Duration>,
 }
 
 impl StratusClient {
-    /// Connects to `url` (e.g. `http://127.0.0.1:50051`; `https://` uses
-    /// TLS with the public roots).
-    pub async fn connect(url: impl Into<String>) -> Result<Self, ConnectError> {
-        Self::connect_with(url, &TlsOptions::default()).await
+    /// Connects to `servers`: a URL (e.g. `http://127.0.0.1:50051`;
+    /// `https://` uses TLS with the public roots), or a comma-separated list
+    /// of them.
+    pub async fn connect(servers: impl Into<String>) -> Result<Self, ConnectError> {
+        Self::connect_with(servers, &TlsOptions::default()).await
     }
 
-    /// Connects to `url`; an `https://` URL uses TLS with `tls`.
+    /// Connects to `servers` (see [`connect`](Self::connect)); `https://`
+    /// URLs use TLS with `tls`. A host name that resolves to several
+    /// addresses becomes one endpoint per address (resolved again every 30
+    /// s). Ready as soon as one endpoint connects; the others connect when
+    /// first used.
     pub async fn connect_with(
-        url: impl Into<String>,
+        servers: impl Into<String>,
         tls: &TlsOptions,
     ) -> Result<Self, ConnectError> {
-        let url = url.into();
-        let invalid = |source| ConnectError::InvalidUrl {
-            url: url.clone(),
-            source,
-        };
-        let mut endpoint = Endpoint::from_shared(url.clone()).map_err(invalid)?;
-        let https = url
-            .get(..8)
-            .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
-        if tls.is_set() && !https {
-            return Err(ConnectError::TlsForPlaintext { url });
+        let spec = servers.into();
+        let entries = target::parse(&spec)?;
+        if tls.is_set()
+            && let Some(plain) = entries.iter().find(|e| !e.https)
+        {
+            return Err(ConnectError::TlsForPlaintext {
+                url: plain.url.clone(),
+            });
         }
-        if https {
-            endpoint = endpoint
-                .tls_config(tls.config())
-                .map_err(|source| ConnectError::Tls {
-                    url: url.clone(),
-                    source,
-                })?;
+        let targets = target::resolve(&entries).await;
+        let endpoints = targets
+            .iter()
+            .map(|t| endpoint(t, tls))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        // Connect to all at once; ready when the first one answers.
+        let mut connecting: FuturesUnordered<_> = endpoints
+            .iter()
+            .enumerate()
+            .map(|(i, endpoint)| async move { (i, endpoint.connect().await) })
+            .collect();
+        let mut results: Vec<Option<Result<Channel, tonic::transport::Error>>> =
+            (0..endpoints.len()).map(|_| None).collect();
+        while let Some((i, result)) = connecting.next().await {
+            let connected = result.is_ok();
+            results[i] = Some(result);
+            if connected {
+                break;
+            }
         }
-        let channel = endpoint
-            .connect()
-            .await
-            .map_err(|source| ConnectError::Unreachable { url, source })?;
-        Ok(Self { channel })
+        drop(connecting);
+        if !results.iter().any(|r| matches!(r, Some(Ok(_)))) {
+            let first_error = results.into_iter().flatten().find_map(Result::err);
+            let url = if targets.len() == 1 {
+                targets[0].url.clone()
+            } else {
+                spec
+            };
+            return Err(match first_error {
+                Some(source) => ConnectError::Unreachable { url, source },
+                None => ConnectError::NoServer,
+            });
+        }
+        let backends = targets
+            .iter()
+            .zip(endpoints)
+            .zip(results)
+            .map(|((target, endpoint), result)| {
+                let (channel, failed) = match result {
+                    Some(Ok(channel)) => (channel, false),
+                    Some(Err(_)) => (endpoint.connect_lazy(), true),
+                    None => (endpoint.connect_lazy(), false),
+                };
+                let backend = Backend::new(target.url.clone(), channel);
+                if failed {
+                    backend.failed();
+                }
+                Arc::new(backend)
+            })
+            .collect();
+        let cluster = Arc::new(Cluster::new(backends));
+        if entries.iter().any(target::Entry::is_name) {
+            tokio::spawn(follow_dns(Arc::downgrade(&cluster), entries, tls.clone()));
+        }
+        Ok(Self {
+            cluster,
+            retrier: Arc::new(Retrier::new(RetryPolicy::default())),
+            timeout: None,
+        })
     }
 
-    /// The underlying channel, for calls that need per-request settings
-    /// (deadlines, metadata) through the generated clients in [`proto`].
-    pub fn channel(&self) -> Channel {
-        self.channel.clone()
-    }
-
-    /// Wraps an existing channel (custom TLS, timeouts, balancing).
+    /// Wraps an existing channel (custom TLS, timeouts, balancing): one
+    /// endpoint, retried on as the policy says.
     pub fn from_channel(channel: Channel) -> Self {
-        Self { channel }
+        let backend = Arc::new(Backend::new("channel".to_owned(), channel));
+        Self {
+            cluster: Arc::new(Cluster::new(vec![backend])),
+            retrier: Arc::new(Retrier::new(RetryPolicy::default())),
+            timeout: None,
+        }
+    }
+
+    /// Gives every call (all its attempts together) at most `timeout`; the
+    /// server is told the time left with each attempt.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Retries idempotent calls as `policy` says (the default: up to five
+    /// attempts, on a budget of a fifth of recent calls plus ten a second).
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retrier = Arc::new(Retrier::new(policy));
+        self
+    }
+
+    /// The channel of one endpoint (the one the next call would go to), for
+    /// calls that need per-request settings (metadata) through the
+    /// generated clients in [`proto`]. Calls made on it are not retried.
+    pub fn channel(&self) -> Channel {
+        self.cluster.pick(&[]).channel()
+    }
+
+    /// What this client has seen of each endpoint: calls, transport
+    /// failures, calls in flight.
+    pub fn endpoints(&self) -> Vec<EndpointStats> {
+        self.cluster.stats()
+    }
+
+    /// How many calls were retried on another endpoint.
+    pub fn retry_stats(&self) -> RetryStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        RetryStats {
+            retried: self.cluster.retries.load(Relaxed),
+            refused_by_budget: self.cluster.retries_refused.load(Relaxed),
+        }
+    }
+
+    /// One client per endpoint, each bound to that endpoint alone and never
+    /// retrying: to ask every replica (do they serve the same models?).
+    pub fn each_endpoint(&self) -> Vec<(String, StratusClient)> {
+        self.cluster
+            .backends()
+            .iter()
+            .map(|backend| {
+                let client = StratusClient {
+                    cluster: Arc::new(Cluster::new(vec![Arc::clone(backend)])),
+                    retrier: Arc::new(Retrier::new(RetryPolicy::none())),
+                    timeout: self.timeout,
+                };
+                (backend.url.clone(), client)
+            })
+            .collect()
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.timeout.map(|t| Instant::now() + t)
+    }
+
+    /// An idempotent unary call, with failover.
+    async fn unary<Req, Resp, F, Fut>(&self, request: Req, call: F) -> Result<Resp, Status>
+    where
+        Req: Clone,
+        F: Fn(Channel, tonic::Request<Req>) -> Fut,
+        Fut: std::future::Future<Output = Result<tonic::Response<Resp>, Status>>,
+    {
+        retry::unary(&self.cluster, &self.retrier, self.deadline(), request, call).await
     }
 
     /// `ForecastService.Forecast`.
@@ -210,17 +262,30 @@ impl StratusClient {
         &self,
         request: proto::ForecastRequest,
     ) -> Result<proto::ForecastResponse, Status> {
-        let mut client = ForecastServiceClient::new(self.channel.clone());
-        Ok(client.forecast(request).await?.into_inner())
+        self.unary(request, |channel, request| async move {
+            ForecastServiceClient::new(channel).forecast(request).await
+        })
+        .await
     }
 
-    /// `ForecastService.ForecastStream`: responses arrive in request order.
+    /// `ForecastService.ForecastStream`: answers arrive in request order.
+    /// If the endpoint fails mid-stream, the unanswered requests go to
+    /// another one: each request is answered once.
     pub async fn forecast_stream(
         &self,
         requests: impl Stream<Item = proto::ForecastRequest> + Send + 'static,
-    ) -> Result<Streaming<proto::ForecastResponse>, Status> {
-        let mut client = ForecastServiceClient::new(self.channel.clone());
-        Ok(client.forecast_stream(requests).await?.into_inner())
+    ) -> Result<ResponseStream<proto::ForecastResponse>, Status> {
+        Ok(resume::stream(
+            Arc::clone(&self.cluster),
+            Arc::clone(&self.retrier),
+            self.deadline(),
+            requests,
+            |channel, requests| async move {
+                ForecastServiceClient::new(channel)
+                    .forecast_stream(requests)
+                    .await
+            },
+        ))
     }
 
     /// `EvaluationService.Backtest`: rolling-origin scores of one or more
@@ -229,17 +294,31 @@ impl StratusClient {
         &self,
         request: proto::BacktestRequest,
     ) -> Result<proto::BacktestResponse, Status> {
-        let mut client = EvaluationServiceClient::new(self.channel.clone());
-        Ok(client.backtest(request).await?.into_inner())
+        self.unary(request, |channel, request| async move {
+            EvaluationServiceClient::new(channel)
+                .backtest(request)
+                .await
+        })
+        .await
     }
 
-    /// `EvaluationService.BacktestStream`: responses arrive in request order.
+    /// `EvaluationService.BacktestStream`: answers arrive in request order,
+    /// with the same failover as [`forecast_stream`](Self::forecast_stream).
     pub async fn backtest_stream(
         &self,
         requests: impl Stream<Item = proto::BacktestRequest> + Send + 'static,
-    ) -> Result<Streaming<proto::BacktestResponse>, Status> {
-        let mut client = EvaluationServiceClient::new(self.channel.clone());
-        Ok(client.backtest_stream(requests).await?.into_inner())
+    ) -> Result<ResponseStream<proto::BacktestResponse>, Status> {
+        Ok(resume::stream(
+            Arc::clone(&self.cluster),
+            Arc::clone(&self.retrier),
+            self.deadline(),
+            requests,
+            |channel, requests| async move {
+                EvaluationServiceClient::new(channel)
+                    .backtest_stream(requests)
+                    .await
+            },
+        ))
     }
 
     /// `RiskService.ScoreRisk`.
@@ -247,41 +326,42 @@ impl StratusClient {
         &self,
         request: proto::RiskRequest,
     ) -> Result<proto::RiskResponse, Status> {
-        let mut client = RiskServiceClient::new(self.channel.clone());
-        Ok(client.score_risk(request).await?.into_inner())
+        self.unary(request, |channel, request| async move {
+            RiskServiceClient::new(channel).score_risk(request).await
+        })
+        .await
     }
 
     /// `ModelService.ListModels`.
     pub async fn list_models(&self) -> Result<Vec<proto::ModelInfo>, Status> {
-        let mut client = ModelServiceClient::new(self.channel.clone());
-        Ok(client
-            .list_models(proto::ListModelsRequest {})
-            .await?
-            .into_inner()
-            .models)
+        self.unary(proto::ListModelsRequest {}, |channel, request| async move {
+            ModelServiceClient::new(channel).list_models(request).await
+        })
+        .await
+        .map(|response| response.models)
     }
 
     /// `ModelService.GetModel`; an empty version means the newest.
     pub async fn get_model(&self, name: &str, version: &str) -> Result<proto::ModelInfo, Status> {
-        let mut client = ModelServiceClient::new(self.channel.clone());
         let model = Some(proto::ModelRef {
             name: name.to_owned(),
             version: version.to_owned(),
         });
-        Ok(client
-            .get_model(proto::GetModelRequest { model })
-            .await?
-            .into_inner())
+        self.unary(proto::GetModelRequest { model }, |channel, request| async move {
+            ModelServiceClient::new(channel).get_model(request).await
+        })
+        .await
     }
 
     /// `ModelService.ReloadModels`, an admin call: `admin_token` is sent as
     /// `authorization: Bearer <token>` (none: for servers that allow
-    /// unauthenticated admin calls on loopback).
+    /// unauthenticated admin calls on loopback). It is not idempotent, so it
+    /// is sent once, to one endpoint: to reload every replica, call it on
+    /// each of [`each_endpoint`](Self::each_endpoint).
     pub async fn reload_models(
         &self,
         admin_token: Option<&str>,
     ) -> Result<Vec<proto::ModelInfo>, Status> {
-        let mut client = ModelServiceClient::new(self.channel.clone());
         let mut request = tonic::Request::new(proto::ReloadModelsRequest {});
         if let Some(token) = admin_token {
             let value = format!("Bearer {token}")
@@ -289,35 +369,117 @@ impl StratusClient {
                 .map_err(|_| Status::invalid_argument("the admin token must be printable ASCII"))?;
             request.metadata_mut().insert("authorization", value);
         }
+        if let Some(timeout) = self.timeout {
+            request.set_timeout(timeout);
+        }
+        let backend = self.cluster.pick(&[]);
+        let _in_flight = backend.begin();
+        let mut client = ModelServiceClient::new(backend.channel());
         Ok(client.reload_models(request).await?.into_inner().models)
     }
 
     /// `DatasetService.ListDatasets` (observations left out).
     pub async fn list_datasets(&self) -> Result<Vec<proto::Dataset>, Status> {
-        let mut client = DatasetServiceClient::new(self.channel.clone());
-        Ok(client
-            .list_datasets(proto::ListDatasetsRequest {})
-            .await?
-            .into_inner()
-            .datasets)
+        self.unary(
+            proto::ListDatasetsRequest {},
+            |channel, request| async move {
+                DatasetServiceClient::new(channel)
+                    .list_datasets(request)
+                    .await
+            },
+        )
+        .await
+        .map(|response| response.datasets)
     }
 
     /// `DatasetService.GetDataset`.
     pub async fn get_dataset(&self, name: &str) -> Result<proto::Dataset, Status> {
-        let mut client = DatasetServiceClient::new(self.channel.clone());
         let request = proto::GetDatasetRequest {
             name: name.to_owned(),
         };
-        Ok(client.get_dataset(request).await?.into_inner())
+        self.unary(request, |channel, request| async move {
+            DatasetServiceClient::new(channel)
+                .get_dataset(request)
+                .await
+        })
+        .await
     }
 
-    /// `grpc.health.v1.Health.Check` for `service` (empty: the whole server).
+    /// `grpc.health.v1.Health.Check` for `service` (empty: the whole
+    /// server). With several endpoints this asks one that answers; ask each
+    /// of [`each_endpoint`](Self::each_endpoint) for every replica's status.
     pub async fn health(&self, service: &str) -> Result<ServingStatus, Status> {
-        let mut client = HealthClient::new(self.channel.clone());
         let request = tonic_health::pb::HealthCheckRequest {
             service: service.to_owned(),
         };
-        let status = client.check(request).await?.into_inner().status;
-        Ok(ServingStatus::try_from(status).unwrap_or(ServingStatus::Unknown))
+        let response = self
+            .unary(request, |channel, request| async move {
+                HealthClient::new(channel).check(request).await
+            })
+            .await?;
+        Ok(ServingStatus::try_from(response.status).unwrap_or(ServingStatus::Unknown))
+    }
+}
+
+/// The endpoint for `target`: TLS for https (verifying the name it was
+/// resolved from), and that name as the `:authority`.
+fn endpoint(target: &Target, tls: &TlsOptions) -> Result<Endpoint, ConnectError> {
+    let invalid = |source| ConnectError::InvalidUrl {
+        url: target.url.clone(),
+        source,
+    };
+    let mut endpoint = Endpoint::from_shared(target.url.clone())
+        .map_err(invalid)?
+        .connect_timeout(CONNECT_TIMEOUT);
+    if let Some(origin) = target.origin.as_deref().and_then(|o| o.parse().ok()) {
+        endpoint = endpoint.origin(origin);
+    }
+    if target.url.starts_with("https://") {
+        endpoint = endpoint
+            .tls_config(tls.config(target.domain.as_deref()))
+            .map_err(|source| ConnectError::Tls {
+                url: target.url.clone(),
+                source,
+            })?;
+    }
+    Ok(endpoint)
+}
+
+/// Resolves the server list's host names again every [`RESOLVE_EVERY`]
+/// and updates the endpoint set when the addresses changed; ends when the
+/// client is dropped.
+async fn follow_dns(
+    cluster: std::sync::Weak<Cluster>,
+    entries: Vec<target::Entry>,
+    tls: TlsOptions,
+) {
+    loop {
+        tokio::time::sleep(RESOLVE_EVERY).await;
+        let targets = target::resolve(&entries).await;
+        let Some(cluster) = cluster.upgrade() else {
+            return;
+        };
+        let current = cluster.backends();
+        let unchanged = targets.len() == current.len()
+            && targets
+                .iter()
+                .all(|t| current.iter().any(|b| b.url == t.url));
+        if unchanged {
+            continue;
+        }
+        let backends = targets
+            .iter()
+            .filter_map(|target| {
+                if let Some(kept) = current.iter().find(|b| b.url == target.url) {
+                    return Some(Arc::clone(kept));
+                }
+                let endpoint = endpoint(target, &tls).ok()?;
+                Some(Arc::new(Backend::new(
+                    target.url.clone(),
+                    endpoint.connect_lazy(),
+                )))
+            })
+            .collect();
+        cluster.replace(backends);
     }
 }

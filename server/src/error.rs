@@ -26,6 +26,13 @@ impl FieldViolation {
     }
 }
 
+/// `ErrorInfo.domain` of the errors Stratus itself describes.
+pub const ERROR_DOMAIN: &str = "stratus.v1";
+
+/// `ErrorInfo.reason` on an UNAVAILABLE whose model process died during the
+/// call: not to be retried elsewhere (the call may be what killed it).
+pub const MODEL_PROCESS_DIED: &str = "MODEL_PROCESS_DIED";
+
 /// Why a request failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
@@ -56,10 +63,17 @@ pub enum ApiError {
     /// per-call limit.
     #[error("{0}")]
     DeadlineExceeded(String),
-    /// The model's plugin host process died during the call or is being
-    /// restarted (process isolation); retrying shortly may succeed.
+    /// The model's plugin host process is being restarted, or the call was
+    /// not run (process isolation); retrying shortly may succeed.
     #[error("{0}")]
     Unavailable(String),
+    /// The model's plugin host process died during this call. UNAVAILABLE,
+    /// with an `ErrorInfo` whose reason is [`MODEL_PROCESS_DIED`]: the call
+    /// itself may have killed it, so clients must not fail it over to other
+    /// replicas (one poisonous request would take down every replica's host
+    /// in turn).
+    #[error("{0}")]
+    ModelProcessDied(String),
     /// An admin call without credentials.
     #[error("{0}")]
     Unauthenticated(String),
@@ -183,6 +197,7 @@ impl ApiError {
             Self::Internal(message) => Self::Internal(prefix(message)),
             Self::DeadlineExceeded(message) => Self::DeadlineExceeded(prefix(message)),
             Self::Unavailable(message) => Self::Unavailable(prefix(message)),
+            Self::ModelProcessDied(message) => Self::ModelProcessDied(prefix(message)),
             Self::Busy {
                 message,
                 retry_after,
@@ -259,6 +274,15 @@ impl From<ApiError> for Status {
             ApiError::Internal(_) => Status::internal(message),
             ApiError::DeadlineExceeded(_) => Status::deadline_exceeded(message),
             ApiError::Unavailable(_) => Status::unavailable(message),
+            ApiError::ModelProcessDied(_) => {
+                let mut details = ErrorDetails::new();
+                details.set_error_info(
+                    MODEL_PROCESS_DIED,
+                    ERROR_DOMAIN,
+                    std::collections::HashMap::<String, String>::new(),
+                );
+                Status::with_error_details(Code::Unavailable, message, details)
+            }
             ApiError::Unauthenticated(_) => Status::unauthenticated(message),
             ApiError::PermissionDenied(_) => Status::permission_denied(message),
         }

@@ -1,6 +1,7 @@
 //! Backtests through the real server: metrics against a hand computation,
 //! refusals, several models at once, the stream, and the CLI.
 
+use futures::StreamExt;
 use stratus_client::proto;
 use stratus_e2e::fixtures::{annual, model};
 use stratus_e2e::{CANALYS, MCKINSEY, NAIVE, Server, ServerOptions};
@@ -194,7 +195,7 @@ async fn several_models_are_scored_on_the_same_origins_and_streamed_in_order() {
         .await
         .unwrap();
     let mut ids = Vec::new();
-    while let Some(answer) = stream.message().await.unwrap() {
+    while let Some(answer) = stream.next().await.transpose().unwrap() {
         ids.push(answer.request_id);
     }
     assert_eq!(ids, ["r0", "r1", "r2", "r3", "r4"]);
@@ -510,7 +511,7 @@ async fn ensembles_combine_their_members_own_forecasts() {
         )]))
         .await
         .unwrap();
-    let streamed = stream.message().await.unwrap().unwrap();
+    let streamed = stream.next().await.transpose().unwrap().unwrap();
     assert!(close(streamed.points[0].mean, mean.points[0].mean));
     let mut request = backtest(&["naive"], series.clone(), 2, 3);
     request.ensembles = vec![proto::Ensemble {

@@ -9,10 +9,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use stratus_client::{StratusClient, proto};
 use stratus_e2e::fixtures::{annual, forecast};
 use stratus_e2e::{FAULTY, NAIVE, Server, ServerOptions, proc_status_kib};
 use tonic::Code;
+use tonic_types::StatusExt;
 
 fn isolated(extra: &[&str]) -> Server {
     let mut args = vec![
@@ -165,6 +167,10 @@ async fn a_segfault_ends_only_the_host_which_restarts() {
     let status = fault_under_load(&server, "segfault", 1.0).await;
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
     assert!(status.message().contains("SIGSEGV"), "{status:?}");
+    // Marked so that clients do not fail the (perhaps poisonous) call over
+    // to other replicas: the client made it once.
+    let reason = status.get_details_error_info().map(|info| info.reason);
+    assert_eq!(reason.as_deref(), Some("MODEL_PROCESS_DIED"), "{status:?}");
 }
 
 #[tokio::test]
@@ -323,7 +329,7 @@ async fn a_stream_to_an_isolated_model_answers_in_order_and_a_crash_ends_it_clea
         .await
         .unwrap();
     let mut ids = Vec::new();
-    while let Some(answer) = answers.message().await.unwrap() {
+    while let Some(answer) = answers.next().await.transpose().unwrap() {
         ids.push(answer.request_id);
     }
     let expected: Vec<String> = (0..300).map(|i| format!("r{i}")).collect();
@@ -341,7 +347,7 @@ async fn a_stream_to_an_isolated_model_answers_in_order_and_a_crash_ends_it_clea
         .unwrap();
     let mut answered = 0;
     let status = loop {
-        match answers.message().await {
+        match answers.next().await.transpose() {
             Ok(Some(_)) => answered += 1,
             Ok(None) => panic!("the stream ended without the crash"),
             Err(status) => break status,

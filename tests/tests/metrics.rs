@@ -1,6 +1,7 @@
 //! Prometheus metrics (`--metrics-listen`): a scrape of `/metrics` is the
 //! OpenMetrics text format, and its counters move with real calls.
 
+use futures::StreamExt;
 use std::collections::HashMap;
 
 use stratus_client::proto;
@@ -128,7 +129,7 @@ async fn counters_move_with_real_calls() {
         .forecast_stream(futures::stream::iter(requests))
         .await
         .unwrap();
-    while answers.message().await.unwrap().is_some() {}
+    while answers.next().await.transpose().unwrap().is_some() {}
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let (text, after) = scrape(port).await;
     let stream =

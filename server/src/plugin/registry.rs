@@ -205,7 +205,7 @@ impl LoadedModel {
             )),
             Err(CallError::HostLost(what)) => {
                 self.failed_as("host_died", what.clone());
-                Err(ApiError::Unavailable(what))
+                Err(ApiError::ModelProcessDied(what))
             }
             Err(CallError::HostDown { message, failed }) => Err(if failed {
                 ApiError::FailedPrecondition(message)

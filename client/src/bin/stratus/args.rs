@@ -12,9 +12,18 @@ use crate::input;
 #[derive(Debug, Parser)]
 #[command(name = "stratus", version)]
 pub struct Cli {
-    /// Server URL (`https://` for a TLS server).
+    /// Server URL (`https://` for a TLS server), or a comma-separated list
+    /// of replicas; a host name that resolves to several addresses (a
+    /// headless Service) means all of them. Calls are spread over the
+    /// replicas and fail over between them; `models`, `health` and `reload`
+    /// ask each one.
     #[arg(long, global = true, env = "STRATUS_SERVER", default_value = DEFAULT_SERVER)]
     pub server: String,
+
+    /// Give each call (all its attempts on all replicas) at most this many
+    /// seconds.
+    #[arg(long, global = true, env = "STRATUS_TIMEOUT", value_name = "SECONDS", value_parser = positive_seconds)]
+    pub timeout: Option<f64>,
 
     /// PEM CA certificate to trust for an https:// server (default: the
     /// public web PKI roots).
@@ -402,4 +411,12 @@ pub struct BenchArgs {
     /// (a body for an independent load generator such as `h2load -d FILE`).
     #[arg(long, value_name = "FILE")]
     pub write_body: Option<std::path::PathBuf>,
+}
+
+/// A number of seconds above zero and below a year (what `Duration` takes).
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s > 0.0 && s < 3.2e7 => Ok(s),
+        _ => Err(format!("expected seconds above 0 (e.g. 2.5), got '{text}'")),
+    }
 }

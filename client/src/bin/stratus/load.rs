@@ -181,13 +181,49 @@ async fn run(pool: &Pool, rpc: BenchRpc, args: &BenchArgs) -> Report {
 
 /// Reads a response stream to its end; the number of answers, or the
 /// status that ended it.
-async fn count_answers<T>(mut responses: tonic::Streaming<T>) -> Result<u64, tonic::Status> {
+async fn count_answers<T>(
+    mut responses: stratus_client::ResponseStream<T>,
+) -> Result<u64, tonic::Status> {
     let mut items = 0;
     while let Some(response) = responses.next().await {
         response?;
         items += 1;
     }
     Ok(items)
+}
+
+/// Calls per endpoint and retries, over all the pool's connections: how the
+/// load was spread, and what failover cost.
+fn endpoint_report(pool: &Pool) -> String {
+    let mut per_endpoint: Vec<stratus_client::EndpointStats> = Vec::new();
+    let (mut retried, mut refused) = (0, 0);
+    for client in pool.clients.iter() {
+        for stats in client.endpoints() {
+            match per_endpoint.iter_mut().find(|e| e.url == stats.url) {
+                Some(total) => {
+                    total.calls += stats.calls;
+                    total.failures += stats.failures;
+                }
+                None => per_endpoint.push(stats),
+            }
+        }
+        let retries = client.retry_stats();
+        retried += retries.retried;
+        refused += retries.refused_by_budget;
+    }
+    let mut report = String::new();
+    if per_endpoint.len() > 1 || retried > 0 {
+        for endpoint in &per_endpoint {
+            report.push_str(&format!(
+                "endpoint {}: {} calls, {} failed at the transport\n",
+                endpoint.url, endpoint.calls, endpoint.failures
+            ));
+        }
+        report.push_str(&format!(
+            "retries: {retried} sent to another endpoint, {refused} refused by the retry budget\n"
+        ));
+    }
+    report
 }
 
 fn mib(bytes: u64) -> f64 {
@@ -288,6 +324,7 @@ pub async fn bench(
             100.0 * report.calls_per_second() / health.calls_per_second().max(1e-9)
         );
     }
+    print!("{}", endpoint_report(&pool));
     match (before, memory()) {
         (Some(before), Some(after)) => println!(
             "server RSS: {:.1} MiB before, {:.1} MiB after",

@@ -7,6 +7,7 @@ mod args;
 mod input;
 mod load;
 mod render;
+mod replicas;
 
 use std::process::ExitCode;
 
@@ -76,10 +77,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return load::write_body(args, file);
     }
     let tls = TlsOptions::from_files(cli.ca.as_deref(), cli.cert.as_deref(), cli.key.as_deref())?;
-    let client = StratusClient::connect_with(cli.server.clone(), &tls).await?;
+    let mut client = StratusClient::connect_with(cli.server.clone(), &tls).await?;
+    if let Some(seconds) = cli.timeout {
+        client = client.with_timeout(std::time::Duration::from_secs_f64(seconds));
+    }
+    // With several endpoints, the replica-wide commands ask each one.
+    let replicas = client.each_endpoint();
+    let several = replicas.len() > 1;
     match cli.command {
         // Printed by `main`, before any connection.
         Command::Completions { .. } => {}
+        Command::Models { json } if several => {
+            let mut answers = Vec::new();
+            for (url, replica) in replicas {
+                let models = replica.list_models().await;
+                answers.push(replicas::Replica { url, models });
+            }
+            if json {
+                let replicas: Vec<serde_json::Value> = answers
+                    .iter()
+                    .map(|r| match &r.models {
+                        Ok(models) => serde_json::json!({ "server": r.url, "models": models }),
+                        Err(status) => serde_json::json!({
+                            "server": r.url,
+                            "error": format!("{}: {}", render::code_name(status.code()), status.message()),
+                        }),
+                    })
+                    .collect();
+                print_json(&serde_json::json!({ "replicas": replicas }))?;
+            } else {
+                print!("{}", replicas::render(&answers));
+            }
+        }
         Command::Models { json } => {
             let models = client.list_models().await?;
             if json {
@@ -97,9 +126,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Bench(args) => load::bench(&client, &cli.server, &tls, args).await?,
+        Command::Reload { admin_token } if several => {
+            // Not idempotent, so never retried: each replica once.
+            for (url, replica) in replicas {
+                match replica.reload_models(admin_token.as_deref()).await {
+                    Ok(models) => print!("{url}:\n{}", render::models(&models)),
+                    Err(status) => println!(
+                        "{url}: error: {}: {}",
+                        render::code_name(status.code()),
+                        status.message()
+                    ),
+                }
+            }
+        }
         Command::Reload { admin_token } => {
             let models = client.reload_models(admin_token.as_deref()).await?;
             print!("{}", render::models(&models));
+        }
+        Command::Health { service } if several => {
+            for (url, replica) in replicas {
+                match replica.health(&service).await {
+                    Ok(status) => println!("{url}: {}", status.as_str_name()),
+                    Err(status) => println!(
+                        "{url}: error: {}: {}",
+                        render::code_name(status.code()),
+                        status.message()
+                    ),
+                }
+            }
         }
         Command::Health { service } => {
             let status = client.health(&service).await?;
