@@ -240,6 +240,11 @@ async fn a_bad_request_in_a_stream_ends_it_with_a_status_naming_the_request() {
         "{}",
         status.message()
     );
+    // The details (a google.rpc.Status) carry the same message, as standard
+    // clients (grpcio-status) require, and still the field violation.
+    let details = <tonic_types::Status as prost::Message>::decode(status.details()).unwrap();
+    assert_eq!(details.message, status.message());
+    assert_eq!(stratus_e2e::fixtures::violated_fields(&status), ["horizon"]);
 }
 
 #[tokio::test]

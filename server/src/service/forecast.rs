@@ -447,5 +447,12 @@ pub(crate) fn with_request_id(status: Status, request_id: &str) -> Status {
         crate::limits::shown(request_id),
         status.message()
     );
-    Status::with_details(status.code(), message, status.details().to_vec().into())
+    if status.details().is_empty() {
+        return Status::new(status.code(), message);
+    }
+    // The details repeat the message (they are a google.rpc.Status), and
+    // clients such as grpcio-status refuse a status whose two messages
+    // differ: rebuild them around the new one.
+    use tonic_types::StatusExt;
+    Status::with_error_details_vec(status.code(), message, status.get_error_details_vec())
 }
