@@ -102,6 +102,17 @@ pub struct Config {
     #[arg(long, env = "STRATUS_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
 
+    /// OTLP/gRPC collector to export traces to (e.g.
+    /// `http://127.0.0.1:4317`; off unless given): a span per RPC,
+    /// continuing the caller's W3C `traceparent`, and one per plugin call.
+    #[arg(long, env = "STRATUS_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
+
+    /// Share of the traces that start at this server to export (0 to 1); a
+    /// caller's sampled trace is always continued.
+    #[arg(long, env = "STRATUS_TRACE_SAMPLE_RATIO", default_value_t = 1.0, value_parser = sample_ratio)]
+    pub trace_sample_ratio: f64,
+
     /// Where model libraries run: `in-process` (fastest; a crash of a library
     /// is a crash of the server) or `process` (each library in a supervised
     /// plugin host process, restarted when it dies). A file
@@ -346,5 +357,15 @@ impl Config {
             max_ensemble_members: self.max_ensemble_members,
             max_forecasts_per_call: self.max_forecasts_per_call,
         }
+    }
+}
+
+/// A sampling ratio: a number from 0 to 1.
+fn sample_ratio(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!(
+            "expected a ratio from 0 to 1 (e.g. 0.1), got '{text}'"
+        )),
     }
 }

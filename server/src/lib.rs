@@ -37,5 +37,6 @@ pub mod server;
 pub mod service;
 pub mod telemetry;
 pub mod tls;
+pub mod traces;
 pub mod transport;
 pub mod validate;

@@ -3,12 +3,19 @@
 
 use clap::Parser;
 use stratus_server::config::Config;
-use stratus_server::{server, telemetry};
+use stratus_server::{server, telemetry, traces};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    telemetry::init(config.log_format);
+    let traces = match &config.otlp_endpoint {
+        Some(endpoint) => Some(traces::Exporter::start(
+            endpoint,
+            config.trace_sample_ratio,
+        )?),
+        None => None,
+    };
+    telemetry::init(config.log_format, traces.as_ref());
     let (first, first_signal) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -21,6 +28,10 @@ async fn main() -> anyhow::Result<()> {
         let _ = first_signal.await;
     })
     .await;
+    // Send the spans still queued before the process ends.
+    if let Some(traces) = traces {
+        traces.shutdown().await;
+    }
     // Exit without waiting for model threads still running abandoned calls
     // (a drain that timed out leaves some).
     match served {

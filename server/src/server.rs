@@ -212,6 +212,8 @@ pub async fn run(
         // stream hold that much before any limit here applies.
         .http2_max_header_list_size(64 * 1024)
         .layer(crate::request_budget::RequestBudgetLayer(budget))
+        // The RPC spans (a pass-through when traces are off).
+        .layer(crate::traces::RpcSpanLayer)
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_alpha)

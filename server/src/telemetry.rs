@@ -26,17 +26,24 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the global subscriber. `RUST_LOG` overrides the default `info`.
-pub fn init(format: LogFormat) {
+/// Installs the global subscriber: logs to stderr (`RUST_LOG` overrides the
+/// default `info`) and, with `traces`, the span exporter's layer (which
+/// sees only the trace spans, whatever `RUST_LOG` says).
+pub fn init(format: LogFormat, traces: Option<&crate::traces::Exporter>) {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let logs = match format {
+        LogFormat::Text => logs.with_filter(filter).boxed(),
+        LogFormat::Json => logs.json().with_filter(filter).boxed(),
+    };
+    tracing_subscriber::registry()
+        .with(logs)
+        .with(traces.map(crate::traces::Exporter::layer))
+        .init();
 }
 
 /// Runs one RPC, then logs its outcome and latency at the level its outcome
@@ -52,6 +59,7 @@ pub async fn observe<T: ModelStamp>(
     let started = Instant::now();
     // The name is the caller's, unchecked yet: log at most a prefix of it.
     let model = &*crate::limits::shown(model);
+    crate::traces::record_model(model);
     let span = tracing::debug_span!("rpc", rpc, model);
     let result = call.instrument(span).await.map_err(tonic::Status::from);
     let latency_us = started.elapsed().as_micros() as u64;
@@ -63,6 +71,9 @@ pub async fn observe<T: ModelStamp>(
         Ok(answer) => (tonic::Code::Ok, answer.model_version().unwrap_or_default()),
         Err(status) => (status.code(), ""),
     };
+    if let Ok(answer) = &result {
+        crate::traces::record_answer(version, answer.model_sha256().unwrap_or_default());
+    }
     crate::metrics::metrics().answered(
         crate::metrics::RequestLabels {
             rpc: rpc.to_owned(),
@@ -150,11 +161,20 @@ pub trait ModelStamp {
     fn model_version(&self) -> Option<&str> {
         None
     }
+
+    /// The SHA-256 of the library that answered, if one did.
+    fn model_sha256(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl ModelStamp for stratus_proto::v1::ForecastResponse {
     fn model_version(&self) -> Option<&str> {
         self.model.as_ref().map(|m| m.version.as_str())
+    }
+
+    fn model_sha256(&self) -> Option<&str> {
+        self.model.as_ref().map(|m| m.sha256.as_str())
     }
 }
 
@@ -162,11 +182,19 @@ impl ModelStamp for stratus_proto::v1::RiskResponse {
     fn model_version(&self) -> Option<&str> {
         self.model.as_ref().map(|m| m.version.as_str())
     }
+
+    fn model_sha256(&self) -> Option<&str> {
+        self.model.as_ref().map(|m| m.sha256.as_str())
+    }
 }
 
 impl ModelStamp for stratus_proto::v1::ModelInfo {
     fn model_version(&self) -> Option<&str> {
         Some(&self.version)
+    }
+
+    fn model_sha256(&self) -> Option<&str> {
+        Some(&self.sha256)
     }
 }
 

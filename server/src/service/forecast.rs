@@ -55,6 +55,8 @@ struct Prepared {
     periods: Vec<String>,
     levels: Vec<f64>,
     request_id: String,
+    /// The call's size, for its trace span.
+    shape: super::CallShape,
 }
 
 /// Resolves and validates a request and encodes the model's input. Encoding
@@ -64,8 +66,14 @@ struct Prepared {
 fn prepare(state: &AppState, request: ForecastRequest, prefix: &str) -> Result<Prepared, ApiError> {
     let (model, validate::ValidForecast { input, request_id }) =
         resolve::forecast(state, request, prefix)?;
+    let shape = super::CallShape {
+        series_length: input.series.as_ref().map_or(0, |s| s.observations.len()),
+        horizon: input.future_periods.len(),
+    };
+    crate::traces::record_shape(shape.series_length, shape.horizon);
     Ok(Prepared {
         model,
+        shape,
         call: encode_forecast_call(&input),
         series_name: input.series.map(|s| s.name).unwrap_or_default(),
         periods: input.future_periods,
@@ -121,16 +129,15 @@ pub(crate) async fn run_model(
 ) -> Result<ForecastResponse, ApiError> {
     let mut prepared = prepare(state, request, prefix)?;
     let call = std::mem::take(&mut prepared.call);
-    let response =
-        invoke(state, &prepared.model, call, budget)
-            .await
-            .map_err(|error| match error {
-                // A model's refusal names a field of the forecast; nested in a
-                // risk request that is `demand.<field>`. (Its other messages
-                // name the model, not a field: they stay as they are.)
-                invalid @ ApiError::InvalidArgument(_) => invalid.within(prefix),
-                other => other,
-            })?;
+    let response = invoke(state, &prepared.model, call, prepared.shape, budget)
+        .await
+        .map_err(|error| match error {
+            // A model's refusal names a field of the forecast; nested in a
+            // risk request that is `demand.<field>`. (Its other messages
+            // name the model, not a field: they stay as they are.)
+            invalid @ ApiError::InvalidArgument(_) => invalid.within(prefix),
+            other => other,
+        })?;
     finish(prepared, response)
 }
 
@@ -238,6 +245,9 @@ async fn run_batch(
         .iter_mut()
         .map(|p| (Arc::clone(&p.model), std::mem::take(&mut p.call)))
         .collect();
+    // Series in one batch differ in length; the span shows the first one's
+    // shape and how many calls the batch holds.
+    let shape = prepared.first().map(|p| p.shape).unwrap_or_default();
     // A batch for one isolated model goes to its host process as one
     // message, awaited with no model-pool thread: the host does the work, and
     // several batches can queue at the host while its workers are busy.
@@ -249,12 +259,18 @@ async fn run_batch(
     let batch = match isolated {
         Some(model) => {
             let requests: Vec<Vec<u8>> = calls.into_iter().map(|(_, request)| request).collect();
-            Ok(model
-                .invoke_isolated_batch(&requests, budget.call_deadline())
-                .await
-                .unwrap_or_default())
+            let span = shape.span(&model, requests.len());
+            let answers = tracing::Instrument::instrument(
+                model.invoke_isolated_batch(&requests, budget.call_deadline()),
+                span,
+            )
+            .await;
+            Ok(answers.unwrap_or_default())
         }
         None => {
+            // The pool thread is not in the RPC's span: each run's span is
+            // made under it explicitly.
+            let rpc_span = tracing::Span::current();
             offload(state, budget, move |status| {
                 // Runs of consecutive calls to one model go as one batch (one
                 // message each way to an isolated model's host). Stop between items
@@ -268,7 +284,10 @@ async fn run_batch(
                     {
                         run.push(request);
                     }
-                    let done = model.invoke_batch(&run, status.deadline(), || !status.abandoned());
+                    let span = rpc_span.in_scope(|| shape.span(&model, run.len()));
+                    let done = span.in_scope(|| {
+                        model.invoke_batch(&run, status.deadline(), || !status.abandoned())
+                    });
                     let complete = done.len() == run.len();
                     answers.extend(done);
                     if !complete || status.abandoned() {

@@ -189,6 +189,42 @@ async fn invoke(
     state: &AppState,
     model: &Arc<LoadedModel>,
     request: Vec<u8>,
+    shape: CallShape,
+    budget: Budget,
+) -> Result<wire::InvokeResponse, ApiError> {
+    let span = shape.span(model, 1);
+    tracing::Instrument::instrument(invoke_model(state, model, request, budget), span).await
+}
+
+/// The size of a plugin call, for its trace span: observations in and
+/// steps asked for (0 for a risk call).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CallShape {
+    /// Observations in the model's input (all series of a risk call).
+    pub series_length: usize,
+    /// Steps forecast.
+    pub horizon: usize,
+}
+
+impl CallShape {
+    /// The span of `calls` plugin calls of this shape to `model`.
+    fn span(self, model: &LoadedModel, calls: usize) -> tracing::Span {
+        crate::traces::plugin_span(
+            &model.description.name,
+            &model.description.version,
+            &model.sha256,
+            self.series_length,
+            self.horizon,
+            calls,
+        )
+    }
+}
+
+/// [`invoke`] without its span.
+async fn invoke_model(
+    state: &AppState,
+    model: &Arc<LoadedModel>,
+    request: Vec<u8>,
     budget: Budget,
 ) -> Result<wire::InvokeResponse, ApiError> {
     if let Some(answer) = model

@@ -60,7 +60,11 @@ async fn run(
         );
     }
 
-    let response = invoke(state, &model, encode_risk_call(&input), budget).await?;
+    let shape = super::CallShape {
+        series_length: input.series.values().map(|s| s.observations.len()).sum(),
+        horizon: 0,
+    };
+    let response = invoke(state, &model, encode_risk_call(&input), shape, budget).await?;
     let Some(wire::invoke_response::Result::Risk(output)) = response.result else {
         return Err(model.failed(format!(
             "model '{}' answered a risk call with something else",

@@ -1,0 +1,340 @@
+//! Traces (`--otlp-endpoint`): one span per RPC, continuing the caller's
+//! trace when its metadata carries a W3C `traceparent`, and one span per
+//! plugin call under it, exported in batches over OTLP/gRPC.
+//!
+//! Spans are `tracing` spans with target [`TARGET`], turned into
+//! OpenTelemetry spans by `tracing-opentelemetry`; nothing here runs when
+//! tracing is off (the RPC layer passes requests straight through and no
+//! span is made). What a caller can make the server export is bounded: the
+//! batch processor's queue (2,048 spans by default, `OTEL_BSP_MAX_QUEUE_SIZE`)
+//! drops spans rather than grow, and a request makes at most
+//! `--max-forecasts-per-call` plugin spans.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+/// The `tracing` target of the spans that are exported.
+pub const TARGET: &str = "stratus::trace";
+
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Whether spans are being exported.
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// Why traces cannot be exported.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    /// The exporter could not be built (a bad endpoint URL).
+    #[error("cannot export traces to {endpoint}: {source} (expected e.g. http://127.0.0.1:4317)")]
+    Exporter {
+        /// The `--otlp-endpoint` given.
+        endpoint: String,
+        /// What the OTLP exporter said.
+        source: opentelemetry_otlp::ExporterBuildError,
+    },
+}
+
+/// The running exporter; [`Exporter::shutdown`] sends what is still queued.
+#[derive(Debug)]
+pub struct Exporter {
+    provider: SdkTracerProvider,
+}
+
+impl Exporter {
+    /// Starts exporting spans to `endpoint` (an OTLP/gRPC collector, e.g.
+    /// `http://127.0.0.1:4317`), sampling `sample_ratio` of the traces that
+    /// start here (a caller's sampled trace is always continued). Must run
+    /// inside the tokio runtime (the exporter is a tonic client).
+    pub fn start(endpoint: &str, sample_ratio: f64) -> Result<Self, TraceError> {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(endpoint)
+            .build()
+            .map_err(|source| TraceError::Exporter {
+                endpoint: endpoint.to_owned(),
+                source,
+            })?;
+        let resource = opentelemetry_sdk::Resource::builder()
+            .with_service_name("stratus-server")
+            .with_attribute(opentelemetry::KeyValue::new(
+                "service.version",
+                env!("CARGO_PKG_VERSION"),
+            ))
+            .build();
+        let provider = SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+                sample_ratio.clamp(0.0, 1.0),
+            ))))
+            .with_resource(resource)
+            .build();
+        ENABLED.store(true, Ordering::Relaxed);
+        Ok(Self { provider })
+    }
+
+    /// The `tracing` layer that turns this module's spans into exported
+    /// OpenTelemetry spans (and nothing else: logs stay logs).
+    pub fn layer<S>(&self) -> impl tracing_subscriber::Layer<S> + use<S>
+    where
+        S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+    {
+        use tracing_subscriber::Layer as _;
+        let filter =
+            tracing_subscriber::filter::Targets::new().with_target(TARGET, tracing::Level::INFO);
+        tracing_opentelemetry::layer()
+            .with_tracer(self.provider.tracer("stratus-server"))
+            .with_filter(filter)
+    }
+
+    /// Exports what is queued and stops; call before the process exits.
+    pub async fn shutdown(self) {
+        ENABLED.store(false, Ordering::Relaxed);
+        // The batch processor's shutdown blocks until its thread has sent
+        // the last batch, which the exporter does on this runtime.
+        let provider = self.provider;
+        let _ = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+    }
+}
+
+/// Reads `traceparent`/`tracestate` from request headers (gRPC metadata).
+struct Headers<'a>(&'a http::HeaderMap);
+
+impl Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
+
+/// The span of one RPC: `stratus.v1.ForecastService/Forecast`, a child of
+/// the caller's span when the headers carry one. Fields recorded later:
+/// `model`, `version`, `sha256`, `series_length`, `horizon`, the gRPC code.
+fn rpc_span(headers: &http::HeaderMap, path: &str) -> tracing::Span {
+    let method = path.trim_start_matches('/');
+    let span = tracing::info_span!(
+        target: TARGET,
+        "rpc",
+        otel.name = method,
+        otel.kind = "server",
+        rpc.system = "grpc",
+        model = tracing::field::Empty,
+        version = tracing::field::Empty,
+        sha256 = tracing::field::Empty,
+        series_length = tracing::field::Empty,
+        horizon = tracing::field::Empty,
+        rpc.grpc.status_code = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    );
+    let parent = TraceContextPropagator::new().extract(&Headers(headers));
+    // Without a valid traceparent the context is empty and the span starts
+    // a trace of its own.
+    let _ = span.set_parent(parent);
+    span
+}
+
+/// The span of one plugin call (or one batch of a stream's calls to one
+/// model), under the current RPC span; `Span::none()` when tracing is off.
+pub fn plugin_span(
+    model: &str,
+    version: &str,
+    sha256: &str,
+    series_length: usize,
+    horizon: usize,
+    batch: usize,
+) -> tracing::Span {
+    if !enabled() {
+        return tracing::Span::none();
+    }
+    tracing::info_span!(
+        target: TARGET,
+        "plugin_call",
+        otel.name = "plugin_call",
+        otel.kind = "internal",
+        model,
+        version,
+        sha256,
+        series_length,
+        horizon,
+        batch,
+    )
+}
+
+/// Records the model a request names on the RPC span, when there is one.
+pub fn record_model(model: &str) {
+    if !enabled() || model.is_empty() {
+        return;
+    }
+    tracing::Span::current().record("model", model);
+}
+
+/// Records a forecast's size on the RPC span: observations and steps.
+pub fn record_shape(series_length: usize, horizon: usize) {
+    if !enabled() {
+        return;
+    }
+    let span = tracing::Span::current();
+    span.record("series_length", series_length);
+    span.record("horizon", horizon);
+}
+
+/// Records which model version and library answered on the RPC span.
+pub fn record_answer(version: &str, sha256: &str) {
+    if !enabled() || version.is_empty() {
+        return;
+    }
+    let span = tracing::Span::current();
+    span.record("version", version);
+    span.record("sha256", sha256);
+}
+
+/// The tower layer that opens an RPC span around each request (when traces
+/// are exported) and keeps it open until the response body, a stream's
+/// included, has been sent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RpcSpanLayer;
+
+impl<S> tower::Layer<S> for RpcSpanLayer {
+    type Service = RpcSpanService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RpcSpanService { inner }
+    }
+}
+
+/// See [`RpcSpanLayer`].
+#[derive(Debug, Clone)]
+pub struct RpcSpanService<S> {
+    inner: S,
+}
+
+type Answer<E> = Result<http::Response<tonic::body::Body>, E>;
+
+impl<S> tower::Service<http::Request<tonic::body::Body>> for RpcSpanService<S>
+where
+    S: tower::Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+        >,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Answer<S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+        if !enabled() {
+            return Box::pin(self.inner.call(request));
+        }
+        let span = rpc_span(request.headers(), request.uri().path());
+        let answer = {
+            let _entered = span.enter();
+            self.inner.call(request)
+        };
+        Box::pin(async move {
+            let response = tracing::Instrument::instrument(answer, span.clone()).await?;
+            // A trailers-only answer (an error before any message) has its
+            // status in the headers.
+            record_status(&span, response.headers());
+            Ok(response.map(|body| tonic::body::Body::new(SpannedBody { inner: body, span })))
+        })
+    }
+}
+
+/// A response body polled inside its RPC's span (a stream's work happens as
+/// its body is polled), which closes the span when the body is done.
+struct SpannedBody {
+    inner: tonic::body::Body,
+    span: tracing::Span,
+}
+
+impl http_body::Body for SpannedBody {
+    type Data = bytes::Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        let _entered = this.span.enter();
+        let frame = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &frame
+            && let Some(trailers) = frame.trailers_ref()
+        {
+            record_status(&this.span, trailers);
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Records the gRPC status code from headers or trailers, if present.
+fn record_status(span: &tracing::Span, headers: &http::HeaderMap) {
+    let Some(code) = headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok())
+    else {
+        return;
+    };
+    span.record("rpc.grpc.status_code", code);
+    if code != 0 {
+        span.record("otel.status_code", "ERROR");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_traceparent_is_read_from_grpc_metadata() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            "traceparent",
+            http::HeaderValue::from_static(
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            ),
+        );
+        let context = TraceContextPropagator::new().extract(&Headers(&headers));
+        use opentelemetry::trace::TraceContextExt as _;
+        let parent = context.span().span_context().clone();
+        assert!(parent.is_valid() && parent.is_remote() && parent.is_sampled());
+        assert_eq!(
+            parent.trace_id().to_string(),
+            "0af7651916cd43dd8448eb211c80319c"
+        );
+        assert_eq!(parent.span_id().to_string(), "b7ad6b7169203331");
+    }
+
+    #[test]
+    fn no_span_is_made_while_tracing_is_off() {
+        assert!(!enabled());
+        assert!(plugin_span("naive", "1.0.0", "ab", 6, 3, 1).is_none());
+    }
+}
