@@ -27,6 +27,10 @@ pub const TARGET: &str = "stratus::trace";
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 
+/// The share of traces starting here that are sampled, as a threshold on a
+/// 64-bit random draw (`u64::MAX`: all).
+static SAMPLE_BELOW: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(u64::MAX);
+
 /// Whether spans are being exported.
 pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
@@ -72,13 +76,21 @@ impl Exporter {
                 env!("CARGO_PKG_VERSION"),
             ))
             .build();
+        // Sampling is decided in the RPC layer, before any span exists (an
+        // unsampled call then costs no span at all); what reaches the SDK is
+        // to be recorded.
         let provider = SdkTracerProvider::builder()
             .with_batch_exporter(exporter)
-            .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
-                sample_ratio.clamp(0.0, 1.0),
-            ))))
+            .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
             .with_resource(resource)
             .build();
+        let ratio = sample_ratio.clamp(0.0, 1.0);
+        let below = if ratio >= 1.0 {
+            u64::MAX
+        } else {
+            (ratio * u64::MAX as f64) as u64
+        };
+        SAMPLE_BELOW.store(below, Ordering::Relaxed);
         ENABLED.store(true, Ordering::Relaxed);
         Ok(Self { provider })
     }
@@ -120,10 +132,45 @@ impl Extractor for Headers<'_> {
     }
 }
 
+/// Whether to trace a call: as the caller's `traceparent` says when there
+/// is one (its sampled flag), else a draw at `--trace-sample-ratio`.
+fn sampled(parent: &opentelemetry::Context) -> bool {
+    use opentelemetry::trace::TraceContextExt as _;
+    let span = parent.span();
+    let remote = span.span_context();
+    if remote.is_valid() {
+        return remote.is_sampled();
+    }
+    let below = SAMPLE_BELOW.load(Ordering::Relaxed);
+    below == u64::MAX || random() < below
+}
+
+/// A pseudo-random draw (splitmix64 over a counter seeded by the clock):
+/// sampling needs spread, not secrecy.
+fn random() -> u64 {
+    static STATE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut z = STATE.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed);
+    if z == 0 {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64);
+        STATE.store(seed, Ordering::Relaxed);
+        z = seed;
+    }
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// The span of one RPC: `stratus.v1.ForecastService/Forecast`, a child of
-/// the caller's span when the headers carry one. Fields recorded later:
-/// `model`, `version`, `sha256`, `series_length`, `horizon`, the gRPC code.
-fn rpc_span(headers: &http::HeaderMap, path: &str) -> tracing::Span {
+/// the caller's span when the headers carry one; `None` when the call is
+/// not sampled. Fields recorded later: `model`, `version`, `sha256`,
+/// `series_length`, `horizon`, the gRPC code.
+fn rpc_span(headers: &http::HeaderMap, path: &str) -> Option<tracing::Span> {
+    let parent = TraceContextPropagator::new().extract(&Headers(headers));
+    if !sampled(&parent) {
+        return None;
+    }
     let method = path.trim_start_matches('/');
     let span = tracing::info_span!(
         target: TARGET,
@@ -139,15 +186,15 @@ fn rpc_span(headers: &http::HeaderMap, path: &str) -> tracing::Span {
         rpc.grpc.status_code = tracing::field::Empty,
         otel.status_code = tracing::field::Empty,
     );
-    let parent = TraceContextPropagator::new().extract(&Headers(headers));
     // Without a valid traceparent the context is empty and the span starts
     // a trace of its own.
     let _ = span.set_parent(parent);
-    span
+    Some(span)
 }
 
 /// The span of one plugin call (or one batch of a stream's calls to one
-/// model), under the current RPC span; `Span::none()` when tracing is off.
+/// model), under the current RPC span; `Span::none()` when tracing is off
+/// or the call is not sampled (it has no RPC span).
 pub fn plugin_span(
     model: &str,
     version: &str,
@@ -156,7 +203,7 @@ pub fn plugin_span(
     horizon: usize,
     batch: usize,
 ) -> tracing::Span {
-    if !enabled() {
+    if !enabled() || !in_sampled_rpc() {
         return tracing::Span::none();
     }
     tracing::info_span!(
@@ -171,6 +218,17 @@ pub fn plugin_span(
         horizon,
         batch,
     )
+}
+
+/// Whether the current task is inside a sampled RPC span (other spans, such
+/// as a debug log span, may sit between).
+fn in_sampled_rpc() -> bool {
+    use opentelemetry::trace::TraceContextExt as _;
+    tracing::Span::current()
+        .context()
+        .span()
+        .span_context()
+        .is_valid()
 }
 
 /// Records the model a request names on the RPC span, when there is one.
@@ -240,10 +298,15 @@ where
     }
 
     fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
-        if !enabled() {
+        // Probes and reflection are not what a trace is for: a Kubernetes
+        // probe every few seconds would bury the calls.
+        let path = request.uri().path();
+        if !enabled() || path.starts_with("/grpc.") {
             return Box::pin(self.inner.call(request));
         }
-        let span = rpc_span(request.headers(), request.uri().path());
+        let Some(span) = rpc_span(request.headers(), request.uri().path()) else {
+            return Box::pin(self.inner.call(request));
+        };
         let answer = {
             let _entered = span.enter();
             self.inner.call(request)
@@ -330,6 +393,26 @@ mod tests {
             "0af7651916cd43dd8448eb211c80319c"
         );
         assert_eq!(parent.span_id().to_string(), "b7ad6b7169203331");
+    }
+
+    #[test]
+    fn the_callers_sampled_flag_decides_else_the_ratio() {
+        let context = |flags: &str| {
+            let mut headers = http::HeaderMap::new();
+            let value = format!("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-{flags}");
+            headers.insert("traceparent", value.parse().expect("header"));
+            TraceContextPropagator::new().extract(&Headers(&headers))
+        };
+        let none = opentelemetry::Context::new();
+        SAMPLE_BELOW.store(0, Ordering::Relaxed);
+        assert!(sampled(&context("01")), "a sampled caller is followed");
+        assert!((0..1000).all(|_| !sampled(&none)), "ratio 0: none");
+        SAMPLE_BELOW.store(u64::MAX / 10, Ordering::Relaxed);
+        let hits = (0..10_000).filter(|_| sampled(&none)).count();
+        assert!((700..1300).contains(&hits), "ratio 0.1: {hits} of 10,000");
+        SAMPLE_BELOW.store(u64::MAX, Ordering::Relaxed);
+        assert!(!sampled(&context("00")), "an unsampled caller is followed");
+        assert!((0..1000).all(|_| sampled(&none)), "ratio 1: all");
     }
 
     #[test]

@@ -128,6 +128,23 @@ async fn a_callers_trace_continues_through_the_rpc_into_the_plugin_call() {
     }
     assert_eq!(answered, 3);
 
+    // A caller's trace that is not sampled (flags 00) is not recorded here
+    // either: no RPC span, and no plugin span on its own.
+    let unsampled = "6bf92f3577b34da6a3ce929d0e0e4736";
+    let mut request = tonic::Request::new(forecast(
+        "naive",
+        annual("quiet", 2018, &[1.0, 2.0, 3.0]),
+        2,
+    ));
+    request.metadata_mut().insert(
+        "traceparent",
+        format!("00-{unsampled}-{caller_span}-00").parse().unwrap(),
+    );
+    ForecastServiceClient::new(client.channel())
+        .forecast(request)
+        .await
+        .expect("answered");
+
     // A call without a traceparent starts a trace of its own.
     client
         .forecast(forecast(
@@ -240,6 +257,22 @@ async fn a_callers_trace_continues_through_the_rpc_into_the_plugin_call() {
 
     // The untraced call has a trace of its own, with no remote parent.
     let spans = collector.spans.lock().unwrap().clone();
+    assert!(
+        !spans.iter().any(|s| hex(&s.trace_id) == unsampled),
+        "an unsampled caller's trace was recorded"
+    );
+    // Every plugin span hangs under an RPC span (none orphaned).
+    let rpc_ids: Vec<&Vec<u8>> = spans
+        .iter()
+        .filter(|s| s.name != "plugin_call")
+        .map(|s| &s.span_id)
+        .collect();
+    for plugin in spans.iter().filter(|s| s.name == "plugin_call") {
+        assert!(
+            rpc_ids.contains(&&plugin.parent_span_id),
+            "orphan: {plugin:?}"
+        );
+    }
     let own = spans
         .iter()
         .find(|s| s.name == "stratus.v1.ForecastService/Forecast" && hex(&s.trace_id) != trace_id)
