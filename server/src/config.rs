@@ -102,6 +102,16 @@ pub struct Config {
     #[arg(long, env = "STRATUS_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
 
+    /// Connections open at once on each small HTTP listener (metrics,
+    /// console); more are closed as they are accepted.
+    #[arg(long, env = "STRATUS_HTTP_MAX_CONNECTIONS", default_value_t = 32)]
+    pub http_max_connections: usize,
+
+    /// The longest a connection to a small HTTP listener (metrics, console)
+    /// stays open, in seconds.
+    #[arg(long, env = "STRATUS_HTTP_CONNECTION_LIFETIME_S", default_value_t = 60)]
+    pub http_connection_lifetime_s: u64,
+
     /// OTLP/gRPC collector to export traces to (e.g.
     /// `http://127.0.0.1:4317`; off unless given): a span per RPC,
     /// continuing the caller's W3C `traceparent`, and one per plugin call.
@@ -291,6 +301,14 @@ pub struct Config {
 }
 
 impl Config {
+    /// The bounds of the small HTTP listeners (metrics, console).
+    pub fn side_limits(&self) -> crate::side_listener::SideLimits {
+        crate::side_listener::SideLimits {
+            max_connections: self.http_max_connections,
+            lifetime: std::time::Duration::from_secs(self.http_connection_lifetime_s.max(1)),
+        }
+    }
+
     /// The request-body budget.
     pub fn budget(&self) -> crate::request_budget::BudgetConfig {
         crate::request_budget::BudgetConfig {

@@ -35,6 +35,7 @@ pub mod reload;
 pub mod request_budget;
 pub mod server;
 pub mod service;
+pub mod side_listener;
 pub mod telemetry;
 pub mod tls;
 pub mod traces;

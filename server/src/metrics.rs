@@ -381,7 +381,11 @@ impl ProcessFigures {
 }
 
 /// Serves `/metrics` on `listener` until the server stops.
-pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    limits: crate::side_listener::SideLimits,
+    state: Arc<AppState>,
+) {
     use axum::http::header;
     let app = axum::Router::new().route(
         "/metrics",
@@ -398,6 +402,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) {
             }
         }),
     );
+    let listener = crate::side_listener::CappedListener::new(listener, limits);
     if let Err(e) = axum::serve(listener, app).await {
         tracing::error!("the metrics endpoint stopped: {e}");
     }

@@ -168,7 +168,11 @@ pub async fn run(
             .map_err(|source| StartError::Listen { addr, source })?;
         tracing::info!(address = %bound, "metrics at /metrics");
         println!("stratus-server metrics on {bound}");
-        tokio::spawn(crate::metrics::serve(metrics, Arc::clone(&state)));
+        tokio::spawn(crate::metrics::serve(
+            metrics,
+            config.side_limits(),
+            Arc::clone(&state),
+        ));
     }
 
     let drain_timeout = std::time::Duration::from_secs(config.drain_timeout);
