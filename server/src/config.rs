@@ -102,6 +102,13 @@ pub struct Config {
     #[arg(long, env = "STRATUS_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
 
+    /// Address to serve the web console on (off unless given): a page that
+    /// calls this server's API from the browser through gRPC-Web, which the
+    /// API port then also accepts (over HTTP/1.1 too), from that page only.
+    /// Port 0 picks a port and prints it.
+    #[arg(long, env = "STRATUS_CONSOLE_LISTEN")]
+    pub console_listen: Option<SocketAddr>,
+
     /// Connections open at once on each small HTTP listener (metrics,
     /// console); more are closed as they are accepted.
     #[arg(long, env = "STRATUS_HTTP_MAX_CONNECTIONS", default_value_t = 32)]

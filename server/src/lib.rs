@@ -22,6 +22,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod console;
 pub mod dataset;
 pub mod deadline;
 pub mod error;

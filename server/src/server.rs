@@ -175,6 +175,35 @@ pub async fn run(
         ));
     }
 
+    let console_port = match config.console_listen {
+        Some(addr) => {
+            let console = TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Listen { addr, source })?;
+            let bound = console
+                .local_addr()
+                .map_err(|source| StartError::Listen { addr, source })?;
+            tracing::info!(address = %bound, "web console");
+            println!("stratus-server console on http://{bound}");
+            tokio::spawn(crate::console::serve(
+                console,
+                config.side_limits(),
+                local,
+                tls.is_some(),
+            ));
+            Some(bound.port())
+        }
+        None => None,
+    };
+    // gRPC-Web for the console's page: translated to gRPC before the budget
+    // layer sees the body, so every limit applies as to any call.
+    let web = console_port.map(|port| {
+        tower::ServiceBuilder::new()
+            .layer(crate::console::cors(port))
+            .layer(tonic_web::GrpcWebLayer::new())
+            .into_inner()
+    });
+
     let drain_timeout = std::time::Duration::from_secs(config.drain_timeout);
     let (drain_started, drain_begun) = tokio::sync::oneshot::channel::<()>();
     let draining = async move {
@@ -215,6 +244,9 @@ pub async fn run(
         // Headers are small in gRPC; hyper's 16 MiB default would let one
         // stream hold that much before any limit here applies.
         .http2_max_header_list_size(64 * 1024)
+        // Browsers speak gRPC-Web over HTTP/1.1 as well as HTTP/2.
+        .accept_http1(web.is_some())
+        .layer(tower::util::option_layer(web))
         .layer(crate::request_budget::RequestBudgetLayer(budget))
         // The RPC spans (a pass-through when traces are off).
         .layer(crate::traces::RpcSpanLayer)
