@@ -160,12 +160,7 @@ pub async fn run(
     println!("stratus-server listening on {local}");
     crate::metrics::label_models_of(&state.registry);
     if let Some(addr) = config.metrics_listen {
-        let metrics = TcpListener::bind(addr)
-            .await
-            .map_err(|source| StartError::Listen { addr, source })?;
-        let bound = metrics
-            .local_addr()
-            .map_err(|source| StartError::Listen { addr, source })?;
+        let (metrics, bound) = bind(addr).await?;
         tracing::info!(address = %bound, "metrics at /metrics");
         println!("stratus-server metrics on {bound}");
         tokio::spawn(crate::metrics::serve(
@@ -177,12 +172,7 @@ pub async fn run(
 
     let console_port = match config.console_listen {
         Some(addr) => {
-            let console = TcpListener::bind(addr)
-                .await
-                .map_err(|source| StartError::Listen { addr, source })?;
-            let bound = console
-                .local_addr()
-                .map_err(|source| StartError::Listen { addr, source })?;
+            let (console, bound) = bind(addr).await?;
             tracing::info!(address = %bound, "web console");
             println!("stratus-server console on http://{bound}");
             tokio::spawn(crate::console::serve(
@@ -311,4 +301,17 @@ pub async fn run(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Binds a listener beside the API (metrics, console); its bound address.
+async fn bind(
+    addr: std::net::SocketAddr,
+) -> Result<(TcpListener, std::net::SocketAddr), StartError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Listen { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| StartError::Listen { addr, source })?;
+    Ok((listener, bound))
 }

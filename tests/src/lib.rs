@@ -286,6 +286,80 @@ impl Drop for Server {
     }
 }
 
+/// A free loopback port (for a listener flag that takes a fixed address).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// A Python virtualenv under the target folder for a Python test suite,
+/// made from PyPI once per change of what it installs.
+pub struct PythonEnv {
+    /// Its interpreter.
+    pub python: PathBuf,
+}
+
+impl PythonEnv {
+    /// The virtualenv `target/<name>`, (re)made with `pip install
+    /// <install...>` unless one made from the same `inputs` (the text of
+    /// the requirement files it installs from) exists.
+    pub fn ensure(name: &str, inputs: &str, install: &[&str]) -> PythonEnv {
+        let venv = target_dir().parent().expect("target").join(name);
+        let env = PythonEnv {
+            python: venv.join("bin/python"),
+        };
+        let stamp = venv.join("requirements.installed");
+        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(inputs) {
+            let venv = venv.to_str().expect("utf-8 path");
+            run_checked(
+                std::path::Path::new("python3"),
+                &["-m", "venv", venv],
+                "creating the virtualenv",
+            );
+            let mut args = vec!["-m", "pip", "install", "--quiet"];
+            args.extend(install);
+            env.run(&args, "pip install");
+            std::fs::write(&stamp, inputs).expect("write the install stamp");
+        }
+        env
+    }
+
+    /// Runs its Python with `args` (the server binaries' folder in
+    /// `STRATUS_BIN_DIR`) and asserts it succeeded.
+    pub fn run(&self, args: &[&str], what: &str) {
+        run_checked(&self.python, args, what);
+    }
+
+    /// Runs `pytest -q` on `folder` (relative to the workspace root).
+    pub fn pytest(&self, folder: &str) {
+        let tests = workspace_root().join(folder);
+        let tests = tests.to_str().expect("utf-8 path");
+        self.run(
+            &["-m", "pytest", "-q", "-p", "no:cacheprovider", tests],
+            &format!("pytest {folder}"),
+        );
+    }
+}
+
+fn run_checked(program: &std::path::Path, args: &[&str], what: &str) {
+    let status = Command::new(program)
+        .args(args)
+        .env("STRATUS_BIN_DIR", target_dir())
+        .status()
+        .unwrap_or_else(|e| panic!("{what}: cannot run {}: {e}", program.display()));
+    assert!(status.success(), "{what} failed ({status})");
+}
+
 /// Request builders and status readers shared by the tests.
 pub mod fixtures {
     use stratus_client::proto;

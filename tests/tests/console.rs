@@ -6,18 +6,11 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::process::Command;
 
-use stratus_e2e::{BUBBLE, CANALYS, NAIVE, Server, ServerOptions, target_dir};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use stratus_e2e::{
+    BUBBLE, CANALYS, NAIVE, Server, ServerOptions, free_port, target_dir, workspace_root,
+};
 
 fn console_server(port: u16) -> Server {
     Server::start(ServerOptions {
@@ -95,9 +88,7 @@ fn without_the_console_the_api_speaks_no_http1() {
 fn the_page_in_a_real_browser_matches_the_api() {
     let port = free_port();
     let _server = console_server(port);
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root");
+    let root = workspace_root();
     let screenshot = target_dir()
         .parent()
         .expect("target")

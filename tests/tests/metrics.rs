@@ -6,18 +6,10 @@ use std::collections::HashMap;
 
 use stratus_client::proto;
 use stratus_e2e::fixtures::{annual, forecast, forecast_dataset};
-use stratus_e2e::{FAULTY, NAIVE, Server, ServerOptions};
+use stratus_e2e::{FAULTY, NAIVE, Server, ServerOptions, free_port};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A free loopback port (bound, then released for the server to take).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// GETs /metrics; its samples as "name{labels}" → value.
 async fn scrape(port: u16) -> (String, HashMap<String, f64>) {
     let mut socket = None;

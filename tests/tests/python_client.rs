@@ -4,57 +4,17 @@
 //! Sets up a virtualenv in `target/py` from `tests/python/requirements.txt`
 //! (once; later runs reuse it) and runs `pytest tests/python`.
 
-use std::path::Path;
-use std::process::Command;
-
-use stratus_e2e::{ensure_built, target_dir};
-
-fn run(program: &Path, args: &[&str], what: &str) {
-    let status = Command::new(program)
-        .args(args)
-        .env("STRATUS_BIN_DIR", target_dir())
-        .status()
-        .unwrap_or_else(|e| panic!("{what}: cannot run {}: {e}", program.display()));
-    assert!(status.success(), "{what} failed ({status})");
-}
+use stratus_e2e::{PythonEnv, ensure_built, workspace_root};
 
 #[test]
 fn python_client_calls_health_list_models_and_forecast() {
     ensure_built();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root");
-    let venv = target_dir().parent().expect("target").join("py");
-    let python = venv.join("bin/python");
-    let requirements = root.join("tests/python/requirements.txt");
-    let stamp = venv.join("requirements.installed");
+    let requirements = workspace_root().join("tests/python/requirements.txt");
     let wanted = std::fs::read_to_string(&requirements).expect("requirements.txt");
-    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
-        let python3 = Path::new("python3");
-        run(
-            python3,
-            &["-m", "venv", venv.to_str().expect("utf-8 path")],
-            "creating the virtualenv",
-        );
-        let requirements = requirements.to_str().expect("utf-8 path");
-        run(
-            &python,
-            &["-m", "pip", "install", "--quiet", "-r", requirements],
-            "pip install",
-        );
-        std::fs::write(&stamp, wanted).expect("write the install stamp");
-    }
-    let tests = root.join("tests/python");
-    run(
-        &python,
-        &[
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            tests.to_str().expect("utf-8 path"),
-        ],
-        "pytest tests/python",
+    let python = PythonEnv::ensure(
+        "py",
+        &wanted,
+        &["-r", requirements.to_str().expect("utf-8 path")],
     );
+    python.pytest("tests/python");
 }
