@@ -86,8 +86,12 @@ pub enum Command {
         #[arg(long, env = "STRATUS_ADMIN_TOKEN", hide_env_values = true)]
         admin_token: Option<String>,
     },
-    /// Forecast a dataset or a CSV file.
+    /// Forecast a dataset or a CSV file; or, with --input, many series from
+    /// one CSV file to another.
     Forecast(ForecastArgs),
+    /// Forecast one series with several models side by side, and rank them
+    /// by a backtest on the series when it is long enough.
+    Compare(CompareArgs),
     /// Score models by rolling-origin backtest (sMAPE, MASE, OWA against
     /// Naive2, interval coverage), ranked by OWA.
     Backtest(BacktestArgs),
@@ -110,11 +114,33 @@ pub struct ForecastArgs {
     #[arg(long, value_enum)]
     pub combine: Option<Combine>,
     /// A dataset the server holds (see `stratus datasets`).
-    #[arg(long, conflicts_with = "csv", required_unless_present = "csv")]
+    #[arg(
+        long,
+        conflicts_with_all = ["csv", "input"],
+        required_unless_present_any = ["csv", "input"]
+    )]
     pub dataset: Option<String>,
     /// A CSV file with `period,value` columns (periods 2024, 2024-Q3 or 2024-07).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "input")]
     pub csv: Option<PathBuf>,
+    /// Many series: a CSV file with `series_id,period,value` columns (rows of
+    /// a series may be interleaved with others'; `-` reads standard input).
+    /// Each series is forecast over ForecastStream and written to --output.
+    #[arg(long, value_name = "FILE", requires = "output", conflicts_with_all = ["json", "plot"])]
+    pub input: Option<PathBuf>,
+    /// With --input: where the forecasts go, as CSV
+    /// `series_id,period,mean,lo_80,hi_80,lo_95,hi_95` (a lo/hi pair per
+    /// level); `-` writes to standard output.
+    #[arg(long, value_name = "FILE", requires = "input")]
+    pub output: Option<PathBuf>,
+    /// With --input: where the series that could not be forecast go, as CSV
+    /// `series_id,reason` (default: listed on standard error).
+    #[arg(long, value_name = "FILE", requires = "input")]
+    pub errors: Option<PathBuf>,
+    /// Also draw a fan chart (history, mean, a band per level, scenarios)
+    /// to this file: `.svg` or `.png`.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
     /// Periods to forecast.
     #[arg(long)]
     pub horizon: u32,
@@ -191,33 +217,94 @@ impl Intervals {
 
 impl ForecastArgs {
     pub fn into_request(self) -> anyhow::Result<proto::ForecastRequest> {
-        let source = match (self.dataset, self.csv) {
-            (Some(name), _) => proto::forecast_request::Source::Dataset(name),
-            (None, Some(path)) => proto::forecast_request::Source::Series(input::read_csv(&path)?),
+        // clap lets these through beside --dataset (which excludes --input).
+        if self.output.is_some() || self.errors.is_some() {
+            anyhow::bail!(
+                "--output and --errors go with --input FILE (many series); one series' forecast is printed"
+            );
+        }
+        let source = match (&self.dataset, &self.csv) {
+            (Some(name), _) => proto::forecast_request::Source::Dataset(name.clone()),
+            (None, Some(path)) => proto::forecast_request::Source::Series(input::read_csv(path)?),
             (None, None) => anyhow::bail!("give --dataset NAME or --csv FILE"),
         };
+        let mut request = self.template();
+        request.source = Some(source);
+        Ok(request)
+    }
+
+    /// The request without a source: what every series of a bulk run
+    /// shares (model or ensemble, horizon, levels, params, intervals).
+    pub fn template(&self) -> proto::ForecastRequest {
         let several = self.models.len() > 1 || self.combine.is_some();
         let (model, ensemble) = if several {
             (None, Some(ensemble(&self.models, self.combine)))
         } else {
             // `name@version` works here too; --version applies when the
             // name carries none.
-            let mut model = model_ref(&self.models.into_iter().next().unwrap_or_default());
+            let mut model = model_ref(self.models.first().map_or("", String::as_str));
             if model.version.is_empty() {
-                model.version = self.version;
+                model.version.clone_from(&self.version);
             }
             (Some(model), None)
         };
-        Ok(proto::ForecastRequest {
+        proto::ForecastRequest {
             model,
-            source: Some(source),
+            source: None,
             horizon: self.horizon,
-            levels: self.levels,
-            params: self.params.into_iter().collect(),
+            levels: self.levels.clone(),
+            params: self.params.iter().cloned().collect(),
             request_id: String::new(),
             interval_method: self.intervals.to_api(),
             ensemble,
-        })
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// A model to compare, `name` or `name@version`; repeat (two or more).
+    #[arg(long = "model", required = true, value_name = "NAME[@VERSION]")]
+    pub models: Vec<String>,
+    /// A dataset the server holds (see `stratus datasets`).
+    #[arg(long, conflicts_with = "csv", required_unless_present = "csv")]
+    pub dataset: Option<String>,
+    /// A CSV file with `period,value` columns.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Periods to forecast (default: a year of periods and at least 3: 3
+    /// annual, 4 quarterly, 12 monthly). The backtest uses it too, shortened
+    /// if the series is short.
+    #[arg(long)]
+    pub horizon: Option<u32>,
+    /// Interval coverage in percent; repeat for several (default 80 and 95).
+    /// The table and chart show the widest.
+    #[arg(long = "level")]
+    pub levels: Vec<f64>,
+    /// A model parameter, `name=value`, given to the models that declare it.
+    #[arg(long = "param", value_parser = input::key_value)]
+    pub params: Vec<(String, f64)>,
+    /// Where intervals come from: each model's own, or conformal.
+    #[arg(long, value_enum, default_value = "model")]
+    pub intervals: Intervals,
+    /// Also draw the forecasts over the history (each model's mean and
+    /// widest interval) to this file: `.svg` or `.png`.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// Print JSON (the forecasts and the backtest) instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl CompareArgs {
+    /// The models as API references.
+    pub fn model_refs(&self) -> Vec<proto::ModelRef> {
+        self.models.iter().map(|m| model_ref(m)).collect()
+    }
+
+    /// The interval method, as the API numbers it.
+    pub fn interval_method(&self) -> i32 {
+        self.intervals.to_api()
     }
 }
 
@@ -325,6 +412,10 @@ pub struct RiskArgs {
     /// A model parameter, `name=value`; repeatable.
     #[arg(long = "param", value_parser = input::key_value)]
     pub params: Vec<(String, f64)>,
+    /// Also draw the factors' contributions as a waterfall up to the score
+    /// to this file: `.svg` or `.png`.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,

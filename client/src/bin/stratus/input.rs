@@ -1,9 +1,10 @@
-//! Reading user input: `name=value` pairs and CSV series.
+//! Reading user input: `name=value` pairs, CSV series, and the history a
+//! `--dataset` names (fetched from the server, for charts and backtests).
 
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use stratus_client::proto;
+use stratus_client::{StratusClient, proto};
 
 /// Parses `name=value` with a numeric value.
 pub fn key_value(text: &str) -> Result<(String, f64), String> {
@@ -68,4 +69,23 @@ pub fn read_csv(path: &Path) -> anyhow::Result<proto::Series> {
         frequency: frequency as i32,
         observations,
     })
+}
+
+/// The series a forecast request's source names: the inline series, or the
+/// dataset fetched whole from the server (ListDatasets leaves out the
+/// observations; GetDataset has them).
+pub async fn history(
+    client: &StratusClient,
+    source: Option<&proto::forecast_request::Source>,
+) -> anyhow::Result<proto::Series> {
+    match source {
+        Some(proto::forecast_request::Source::Series(series)) => Ok(series.clone()),
+        Some(proto::forecast_request::Source::Dataset(name)) => {
+            let dataset = client.get_dataset(name).await?;
+            dataset
+                .series
+                .with_context(|| format!("the server sent dataset {name} without its series"))
+        }
+        None => bail!("give --dataset NAME or --csv FILE"),
+    }
 }

@@ -4,8 +4,12 @@
 //! Errors print the gRPC status code and message and exit with status 1.
 
 mod args;
+mod bulk;
+mod color;
+mod compare;
 mod input;
 mod load;
+mod plot;
 mod render;
 mod replicas;
 
@@ -16,6 +20,13 @@ use clap::Parser;
 use stratus_client::{StratusClient, TlsOptions, proto};
 
 use args::{Cli, Command};
+
+/// mimalloc rather than glibc's malloc: the CLI's bulk path and `bench`
+/// allocate and free millions of small messages, where glibc spent most of
+/// the client's time (consolidating freed chunks); mimalloc cut the
+/// client's CPU per forecast series about fourfold (bench/bulk.sh).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -33,20 +44,40 @@ async fn main() -> ExitCode {
     let (tls, has_cert) = (cli.server.starts_with("https://"), cli.cert.is_some());
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
+        // Each failure was listed where it happened.
+        Err(error) if error.is::<AlreadyReported>() => ExitCode::FAILURE,
         Err(error) => {
+            let prefix = color::paint(
+                "error:",
+                color::Color::Red,
+                color::enabled(color::Stream::Stderr),
+            );
             match error.downcast_ref::<tonic::Status>() {
                 Some(status) => eprintln!(
-                    "error: {}: {}{}",
+                    "{prefix} {}: {}{}",
                     render::code_name(status.code()),
                     status.message(),
                     transport_hint(status, tls, has_cert)
                 ),
-                None => eprintln!("error: {error:#}"),
+                None => eprintln!("{prefix} {error:#}"),
             }
             ExitCode::FAILURE
         }
     }
 }
+
+/// A command's failure that it has already explained (each failed series
+/// or model listed): `main` exits with status 1 without another line.
+#[derive(Debug)]
+pub struct AlreadyReported;
+
+impl std::fmt::Display for AlreadyReported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("some items failed (listed above)")
+    }
+}
+
+impl std::error::Error for AlreadyReported {}
 
 /// What a bare transport failure probably means, since TLS mismatches reach
 /// the caller only as a cancelled call or an HTTP/2 protocol error.
@@ -75,6 +106,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     {
         // Writing a request body for another load generator needs no server.
         return load::write_body(args, file);
+    }
+    // A chart file name that names no format fails before any connection.
+    let chart = match &cli.command {
+        Command::Forecast(args) => args.plot.as_deref(),
+        Command::Compare(args) => args.plot.as_deref(),
+        Command::Risk(args) => args.plot.as_deref(),
+        _ => None,
+    };
+    if let Some(path) = chart {
+        plot::format_of(path)?;
     }
     let tls = TlsOptions::from_files(cli.ca.as_deref(), cli.cert.as_deref(), cli.key.as_deref())?;
     let mut client = StratusClient::connect_with(cli.server.clone(), &tls).await?;
@@ -159,16 +200,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let status = client.health(&service).await?;
             println!("{}", status.as_str_name());
         }
+        Command::Forecast(forecast) if forecast.input.is_some() => {
+            bulk::run(&client, &cli.server, &tls, &forecast).await?;
+        }
         Command::Forecast(forecast) => {
-            let json = forecast.json;
+            let (json, chart) = (forecast.json, forecast.plot.clone());
             let request = forecast.into_request()?;
+            // The history is drawn too; a dataset's comes from the server.
+            let history = match &chart {
+                Some(_) => Some(input::history(&client, request.source.as_ref()).await?),
+                None => None,
+            };
             let response = client.forecast(request).await?;
             if json {
                 print_json(&response)?;
             } else {
                 print!("{}", render::forecast(&response));
             }
+            if let (Some(path), Some(history)) = (&chart, &history) {
+                plot::save(&plot::fan(&response, history), path)?;
+                eprintln!("chart written to {}", path.display());
+            }
         }
+        Command::Compare(args) => compare::run(&client, args).await?,
         Command::Backtest(backtest) => {
             let json = backtest.json;
             let response = client.backtest(backtest.into_request()?).await?;
@@ -179,13 +233,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Risk(risk) => {
-            let json = risk.json;
+            let (json, chart) = (risk.json, risk.plot.clone());
             let request = risk.into_request()?;
             let response = client.score_risk(request).await?;
             if json {
                 print_json(&response)?;
             } else {
-                print!("{}", render::risk(&response));
+                print!(
+                    "{}",
+                    render::risk(&response, color::enabled(color::Stream::Stdout))
+                );
+            }
+            if let Some(path) = &chart {
+                plot::save(&plot::risk(&response), path)?;
+                eprintln!("chart written to {}", path.display());
             }
         }
     }

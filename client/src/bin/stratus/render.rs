@@ -3,7 +3,7 @@
 use comfy_table::{Cell, CellAlignment, Table, presets};
 use stratus_client::proto;
 
-fn table(header: &[&str]) -> Table {
+pub fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table
         .load_preset(presets::NOTHING)
@@ -11,7 +11,7 @@ fn table(header: &[&str]) -> Table {
     table
 }
 
-fn right(text: impl ToString) -> Cell {
+pub fn right(text: impl ToString) -> Cell {
     Cell::new(text.to_string()).set_alignment(CellAlignment::Right)
 }
 
@@ -203,9 +203,20 @@ fn growth(g: f64) -> String {
     }
 }
 
-pub fn risk(response: &proto::RiskResponse) -> String {
+/// A risk answer; `color`: the band in its colour (green LOW to red SEVERE).
+pub fn risk(response: &proto::RiskResponse, color: bool) -> String {
     let band = proto::RiskBand::try_from(response.band)
         .map_or("?", |b| b.as_str_name().trim_start_matches("RISK_BAND_"));
+    let shade = match proto::RiskBand::try_from(response.band) {
+        Ok(proto::RiskBand::Low) => Some(crate::color::Color::Green),
+        Ok(proto::RiskBand::Moderate) => Some(crate::color::Color::Yellow),
+        Ok(proto::RiskBand::High | proto::RiskBand::Severe) => Some(crate::color::Color::Red),
+        _ => None,
+    };
+    let band = match shade {
+        Some(shade) => crate::color::paint(band, shade, color),
+        None => band.to_owned(),
+    };
     let mut out = format!(
         "{} · {}\nscore {:.1} / 100 · band {band}\n",
         model_line(response.model.as_ref()),
