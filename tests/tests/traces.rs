@@ -80,7 +80,13 @@ async fn a_callers_trace_continues_through_the_rpc_into_the_plugin_call() {
     let (endpoint, collector) = start_collector().await;
     let server = Server::start(ServerOptions {
         plugins: vec![NAIVE],
-        args: vec!["--otlp-endpoint".into(), endpoint],
+        // Every call without a traceparent is traced too (default 1 in 100).
+        args: vec![
+            "--otlp-endpoint".into(),
+            endpoint,
+            "--trace-sample-ratio".into(),
+            "1".into(),
+        ],
         // Export every 100 ms rather than every 5 s.
         env: vec![("OTEL_BSP_SCHEDULE_DELAY", "100".into())],
         ..Default::default()
@@ -287,7 +293,12 @@ async fn a_refused_call_is_an_error_span_and_the_server_flushes_on_shutdown() {
         plugins: vec![NAIVE],
         // The default 5 s export interval: only the flush at shutdown
         // delivers the span in time.
-        args: vec!["--otlp-endpoint".into(), endpoint],
+        args: vec![
+            "--otlp-endpoint".into(),
+            endpoint,
+            "--trace-sample-ratio".into(),
+            "1".into(),
+        ],
         ..Default::default()
     });
     let client = server.client().await;
