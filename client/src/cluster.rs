@@ -6,8 +6,8 @@
 //! without every caller rushing to the same idle replica, and it needs no
 //! coordination. An endpoint whose connection failed rests for a cooldown
 //! that doubles with each consecutive failure (100 ms up to 5 s) and resets
-//! on its first success; while every endpoint rests, the least recently
-//! failed ones are tried anyway, so a cluster that comes back is found.
+//! on its first success; while every endpoint rests, the one whose rest ends
+//! first is tried anyway, so a cluster that comes back is found.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -120,8 +120,9 @@ pub struct EndpointStats {
     pub url: String,
     /// Calls (and retries, and streams) sent to it.
     pub calls: u64,
-    /// Of those, how many failed at the transport (connection refused or
-    /// broken, or the server unavailable).
+    /// Of those, how many failed so that another endpoint was tried:
+    /// connection refused or broken, the server unavailable or shedding
+    /// load, a stream ended early.
     pub failures: u64,
     /// Calls on it now.
     pub in_flight: usize,

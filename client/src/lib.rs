@@ -69,6 +69,12 @@ pub const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
 /// How long to wait for a TCP (and TLS) connection to one endpoint.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How often a connection with calls in flight is pinged (the server's own
+/// keepalive is 60 s; pinging more often than that could be refused).
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+/// How long a ping may go unanswered before the connection is dropped.
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// How often host names in the server list are resolved again, so replicas
 /// added behind a name are used and removed ones dropped.
 const RESOLVE_EVERY: Duration = Duration::from_secs(30);
@@ -244,7 +250,8 @@ impl StratusClient {
     }
 
     fn deadline(&self) -> Option<Instant> {
-        self.timeout.map(|t| Instant::now() + t)
+        // A timeout too long to represent is no deadline at all.
+        self.timeout.and_then(|t| Instant::now().checked_add(t))
     }
 
     /// An idempotent unary call, with failover.
@@ -430,7 +437,13 @@ fn endpoint(target: &Target, tls: &TlsOptions) -> Result<Endpoint, ConnectError>
     };
     let mut endpoint = Endpoint::from_shared(target.url.clone())
         .map_err(invalid)?
-        .connect_timeout(CONNECT_TIMEOUT);
+        .connect_timeout(CONNECT_TIMEOUT)
+        // A replica that vanishes without closing its connections (a node
+        // lost, a process stopped) is found within a minute, not when TCP
+        // gives up; its calls then fail over.
+        .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
+        .keep_alive_timeout(KEEPALIVE_TIMEOUT)
+        .keep_alive_while_idle(false);
     if let Some(origin) = target.origin.as_deref().and_then(|o| o.parse().ok()) {
         endpoint = endpoint.origin(origin);
     }
@@ -455,10 +468,15 @@ async fn follow_dns(
 ) {
     loop {
         tokio::time::sleep(RESOLVE_EVERY).await;
-        let targets = target::resolve(&entries).await;
+        let (targets, complete) = target::resolve_all(&entries).await;
         let Some(cluster) = cluster.upgrade() else {
             return;
         };
+        // A name that did not resolve this time keeps its replicas: a DNS
+        // hiccup must not shrink the set to one unresolved name.
+        if !complete {
+            continue;
+        }
         let current = cluster.backends();
         let unchanged = targets.len() == current.len()
             && targets

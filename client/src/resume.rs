@@ -2,8 +2,11 @@
 //! on another endpoint with the requests it had not answered yet, so no
 //! series is lost or answered twice.
 //!
-//! It relies on the API's promise that a stream answers its requests in
-//! order, one answer each: every request sent is kept until its answer
+//! A stream moves when its connection fails (refused, reset, closed with
+//! requests unanswered) or it cannot be opened (the replica is draining); a
+//! status the server sends about one of its requests ends it, as without
+//! failover. It relies on the API's promise that a stream answers its
+//! requests in order, one answer each: every request sent is kept until its answer
 //! arrives, and after a failure exactly the unanswered ones are sent again.
 //! At most [`WINDOW`] requests are unanswered at a time, which bounds what
 //! is kept (and resent) whatever the caller's stream holds.
@@ -21,7 +24,7 @@ use tonic::transport::Channel;
 use tonic::{Status, Streaming};
 
 use crate::cluster::{Backend, Cluster};
-use crate::retry::{Retrier, deadline_passed, is_retryable};
+use crate::retry::{Retrier, deadline_passed, is_retryable, is_transport_failure};
 
 /// Requests sent and not yet answered, at most. The server works through a
 /// stream in batches far smaller than this, so it never waits on the window.
@@ -120,6 +123,9 @@ where
                         return Err(deadline_passed(Some(status)));
                     }
                     tokio::time::sleep(wait).await;
+                    if self.answers.is_closed() {
+                        return Ok(());
+                    }
                     tried.push(backend);
                     if tried.len() >= self.cluster.backends().len() {
                         tried.clear();
@@ -154,7 +160,14 @@ where
                 _ => return Err(deadline_passed(None)),
             }
         }
-        let mut answers = match open(backend.channel(), call).await {
+        let deadline = self.deadline.map(tokio::time::Instant::from_std);
+        let opened = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, open(backend.channel(), call))
+                .await
+                .unwrap_or_else(|_| Err(deadline_passed(None))),
+            None => open(backend.channel(), call).await,
+        };
+        let mut answers = match opened {
             Ok(response) => response.into_inner(),
             Err(status) if is_retryable(&status) => {
                 return Ok(Attempt::Failed {
@@ -165,9 +178,21 @@ where
             Err(status) => return Err(status),
         };
         let mut progress = false;
+        // The server is told the deadline, but it bounds only the start of a
+        // stream: the client ends it (and a silent replica's) itself.
+        let expired = async move {
+            match deadline {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(expired);
         loop {
             let room = self.unanswered.len() < WINDOW;
             tokio::select! {
+                () = &mut expired => return Err(deadline_passed(None)),
+                // The caller dropped the answers: stop, whatever is pending.
+                () = self.answers.closed() => return Ok(Attempt::Abandoned),
                 request = self.requests.next(), if !self.input_done && room => match request {
                     Some(request) => {
                         if let Some(sender) = &to_server {
@@ -193,7 +218,11 @@ where
                             return Ok(Attempt::Abandoned);
                         }
                     }
-                    Some(Err(status)) if is_retryable(&status) => {
+                    // Mid-stream, only a broken connection moves the stream:
+                    // a status the server sent about a request (even
+                    // UNAVAILABLE) is its answer, and the request that caused
+                    // it would go to the next replica with the rest.
+                    Some(Err(status)) if is_transport_failure(&status) => {
                         return Ok(Attempt::Failed { status, progress });
                     }
                     Some(Err(status)) => return Err(status),

@@ -73,7 +73,8 @@ impl RetryPolicy {
         let base = self
             .initial_backoff
             .saturating_mul(1u32 << retry.saturating_sub(1).min(16))
-            .min(self.max_backoff);
+            .min(self.max_backoff)
+            .min(Duration::from_secs(60));
         let half = base / 2;
         half + Duration::from_nanos(noise % (half.as_nanos() as u64).max(1))
     }
@@ -88,11 +89,19 @@ pub(crate) struct Retrier {
 
 impl Retrier {
     /// The budget's window is ten seconds (tower requires 1–60).
-    pub fn new(policy: RetryPolicy) -> Self {
+    pub fn new(mut policy: RetryPolicy) -> Self {
+        // tower asserts on out-of-range values; a policy is the caller's
+        // input, so it is brought into range instead.
+        if !policy.budget_ratio.is_finite() {
+            policy.budget_ratio = RetryPolicy::default().budget_ratio;
+        }
+        policy.budget_ratio = policy.budget_ratio.clamp(0.0, 1000.0);
+        policy.min_retries_per_second = policy.min_retries_per_second.min(1_000_000);
+        policy.max_backoff = policy.max_backoff.min(Duration::from_secs(60));
         let budget = TpsBudget::new(
             Duration::from_secs(10),
             policy.min_retries_per_second,
-            policy.budget_ratio.clamp(0.0, 1000.0),
+            policy.budget_ratio,
         );
         Self { policy, budget }
     }
@@ -135,6 +144,14 @@ pub(crate) fn is_retryable(status: &Status) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether `status` was made by this client from a broken or refused
+/// connection (tonic keeps the transport's error as its source), rather
+/// than sent by a server.
+pub(crate) fn is_transport_failure(status: &Status) -> bool {
+    !matches!(status.code(), Code::Ok | Code::DeadlineExceeded)
+        && std::error::Error::source(status).is_some()
 }
 
 /// What the caller gets when its deadline passed between attempts.
@@ -180,10 +197,12 @@ where
             let call = call(backend.channel(), attempt);
             match remaining {
                 // The header tells the server; this stops waiting on a server
-                // that does not answer at all.
-                Some(remaining) => tokio::time::timeout(remaining, call)
-                    .await
-                    .unwrap_or_else(|_| Err(deadline_passed(None))),
+                // that does not answer at all (which says nothing about
+                // whether it is up: it is neither rested nor cleared).
+                Some(remaining) => match tokio::time::timeout(remaining, call).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => return Err(deadline_passed(None)),
+                },
                 None => call.await,
             }
         };
@@ -199,7 +218,8 @@ where
                     return Err(status);
                 }
                 let wait = retrier.policy.backoff(retry, cluster.random());
-                if deadline.is_some_and(|d| Instant::now() + wait >= d) {
+                if deadline.is_some_and(|d| Instant::now().checked_add(wait).is_none_or(|t| t >= d))
+                {
                     return Err(deadline_passed(Some(status)));
                 }
                 tokio::time::sleep(wait).await;

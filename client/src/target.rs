@@ -18,7 +18,7 @@ pub(crate) struct Entry {
     pub https: bool,
     /// The host name or address literal.
     host: String,
-    /// The port (gRPC's usual 50051 when none is given).
+    /// The port (the scheme's, 80 or 443, when none is given, as in any URL).
     port: u16,
 }
 
@@ -85,6 +85,12 @@ pub(crate) fn parse(spec: &str) -> Result<Vec<Entry>, ConnectError> {
 /// with one address, or one that does not resolve (the connection will
 /// report it) stays as given.
 pub(crate) async fn resolve(entries: &[Entry]) -> Vec<Target> {
+    resolve_all(entries).await.0
+}
+
+/// [`resolve`], and whether every host name resolved.
+pub(crate) async fn resolve_all(entries: &[Entry]) -> (Vec<Target>, bool) {
+    let mut complete = true;
     let mut targets: Vec<Target> = Vec::new();
     for entry in entries {
         let as_given = Target {
@@ -95,7 +101,10 @@ pub(crate) async fn resolve(entries: &[Entry]) -> Vec<Target> {
         let mut addresses: Vec<SocketAddr> = if entry.is_name() {
             match tokio::net::lookup_host((entry.host.as_str(), entry.port)).await {
                 Ok(found) => found.collect(),
-                Err(_) => Vec::new(),
+                Err(_) => {
+                    complete = false;
+                    Vec::new()
+                }
             }
         } else {
             Vec::new()
@@ -118,7 +127,7 @@ pub(crate) async fn resolve(entries: &[Entry]) -> Vec<Target> {
     // The same server listed twice would get twice the calls.
     let mut seen = std::collections::HashSet::new();
     targets.retain(|t| seen.insert(t.url.clone()));
-    targets
+    (targets, complete)
 }
 
 #[cfg(test)]

@@ -3,8 +3,11 @@
 //!
 //! The page is served on its own listener (under the side-listener bounds);
 //! the API port additionally accepts gRPC-Web (tonic-web, HTTP/1.1 too) with
-//! CORS that lets only pages from the console's port call it, so another
-//! site open in an operator's browser cannot drive the API. `/config.json`
+//! CORS that lets only the console's own page call it (its port, and the
+//! host the call is addressed to), so another site open in an operator's
+//! browser cannot read the API. (A site that rebinds its own DNS name to
+//! the server's address is the same origin to a browser: keep the console
+//! on networks you trust, as README says.) `/config.json`
 //! tells the page where the API is: the host the browser used for the page,
 //! at the API's port.
 
@@ -120,17 +123,21 @@ fn host_of(value: &str) -> Option<String> {
     plausible.then_some(host)
 }
 
-/// The CORS rules of the API port: pages served from the console's port may
-/// call it (any host name the browser used), with the headers gRPC-Web
-/// needs; the answer's gRPC status headers are readable by the page.
+/// The CORS rules of the API port: the console's page may call it, that is
+/// a page from the console's port on the very host the call is addressed
+/// to (as the page's `/config.json` directs), with the headers gRPC-Web
+/// needs; the answer's gRPC status headers are readable by the page. A page
+/// from any other host or port is refused.
 pub fn cors(console_port: u16) -> tower_http::cors::CorsLayer {
     use tower_http::cors::{AllowOrigin, CorsLayer};
-    let origin = AllowOrigin::predicate(move |origin: &HeaderValue, _| {
-        origin
-            .to_str()
-            .ok()
-            .and_then(|o| o.parse::<http::Uri>().ok())
-            .is_some_and(|uri| uri.port_u16() == Some(console_port))
+    let origin = AllowOrigin::predicate(move |origin: &HeaderValue, request| {
+        let called = request
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(host_of)
+            .or_else(|| request.uri.host().map(str::to_owned));
+        is_console_origin(origin, called.as_deref(), console_port)
     });
     CorsLayer::new()
         .allow_origin(origin)
@@ -149,6 +156,25 @@ pub fn cors(console_port: u16) -> tower_http::cors::CorsLayer {
         .max_age(std::time::Duration::from_secs(600))
 }
 
+/// Whether `origin` is the console's page: its port is the console's (a
+/// browser leaves 80 and 443 out), its host the one the call went to.
+fn is_console_origin(origin: &HeaderValue, called_host: Option<&str>, console_port: u16) -> bool {
+    let Some(uri) = origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.parse::<http::Uri>().ok())
+    else {
+        return false;
+    };
+    let port = uri.port_u16().or(match uri.scheme_str() {
+        Some("http") => Some(80),
+        Some("https") => Some(443),
+        _ => None,
+    });
+    let host = uri.host().map(str::to_ascii_lowercase);
+    port == Some(console_port) && host.is_some() && host == called_host.map(str::to_ascii_lowercase)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +189,24 @@ mod tests {
         assert_eq!(host_of("10.0.0.5").as_deref(), Some("10.0.0.5"));
         assert_eq!(host_of("evil\"host"), None);
         assert_eq!(host_of(""), None);
+    }
+
+    #[test]
+    fn only_the_consoles_own_page_may_call_the_api() {
+        let origin = |o: &'static str| HeaderValue::from_static(o);
+        let ok = |o, host| is_console_origin(&origin(o), host, 8080);
+        assert!(ok("http://10.0.0.5:8080", Some("10.0.0.5")));
+        assert!(ok("http://Console.Example:8080", Some("console.example")));
+        // Another site on the same port, another port, no host to compare.
+        assert!(!ok("http://evil.example:8080", Some("10.0.0.5")));
+        assert!(!ok("http://10.0.0.5:9999", Some("10.0.0.5")));
+        assert!(!ok("http://10.0.0.5:8080", None));
+        assert!(!ok("null", Some("10.0.0.5")));
+        // Default ports are left out of an origin.
+        assert!(is_console_origin(
+            &origin("http://10.0.0.5"),
+            Some("10.0.0.5"),
+            80
+        ));
     }
 }

@@ -155,9 +155,6 @@ pub async fn run(
         addr: config.listen,
         source,
     })?;
-    tracing::info!(address = %local, "serving");
-    // Tests and scripts read this line to learn the port when --listen uses port 0.
-    println!("stratus-server listening on {local}");
     crate::metrics::label_models_of(&state.registry);
     if let Some(addr) = config.metrics_listen {
         let (metrics, bound) = bind(addr).await?;
@@ -185,6 +182,11 @@ pub async fn run(
         }
         None => None,
     };
+    tracing::info!(address = %local, "serving");
+    // Tests and scripts read this line to learn the port when --listen uses
+    // port 0; printed last, once every listener is bound.
+    println!("stratus-server listening on {local}");
+
     // gRPC-Web for the console's page: translated to gRPC before the budget
     // layer sees the body, so every limit applies as to any call.
     let web = console_port.map(|port| {

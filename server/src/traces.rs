@@ -7,8 +7,10 @@
 //! tracing is off (the RPC layer passes requests straight through and no
 //! span is made). What a caller can make the server export is bounded: the
 //! batch processor's queue (2,048 spans by default, `OTEL_BSP_MAX_QUEUE_SIZE`)
-//! drops spans rather than grow, and a request makes at most
-//! `--max-forecasts-per-call` plugin spans.
+//! drops spans rather than grow; a unary request makes at most
+//! `--max-forecasts-per-call` plugin spans (a stream, one per batch); span
+//! names are our method names (anything else is `unknown`) and caller
+//! strings in attributes are cut to 64 characters.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -30,6 +32,17 @@ static ENABLED: AtomicBool = AtomicBool::new(false);
 /// The share of traces starting here that are sampled, as a threshold on a
 /// 64-bit random draw (`u64::MAX`: all).
 static SAMPLE_BELOW: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(u64::MAX);
+
+tokio::task_local! {
+    /// The sampled RPC span of the call this task is answering.
+    static RPC: tracing::Span;
+}
+
+/// The sampled RPC span of the call being answered on this task, if any
+/// (none on a model-pool thread: capture it before handing work there).
+pub fn current_rpc() -> Option<tracing::Span> {
+    RPC.try_with(Clone::clone).ok()
+}
 
 /// Whether spans are being exported.
 pub fn enabled() -> bool {
@@ -171,7 +184,14 @@ fn rpc_span(headers: &http::HeaderMap, path: &str) -> Option<tracing::Span> {
     if !sampled(&parent) {
         return None;
     }
+    // The path is the caller's: only a plausible method name (ours are
+    // under 50 characters) names a span.
     let method = path.trim_start_matches('/');
+    let method = if method.len() <= 100 && method.bytes().all(|b| b.is_ascii_graphic()) {
+        method
+    } else {
+        "unknown"
+    };
     let span = tracing::info_span!(
         target: TARGET,
         "rpc",
@@ -193,9 +213,10 @@ fn rpc_span(headers: &http::HeaderMap, path: &str) -> Option<tracing::Span> {
 }
 
 /// The span of one plugin call (or one batch of a stream's calls to one
-/// model), under the current RPC span; `Span::none()` when tracing is off
-/// or the call is not sampled (it has no RPC span).
+/// model), under `rpc` (see [`current_rpc`]); `Span::none()` when the call
+/// is not traced.
 pub fn plugin_span(
+    rpc: Option<&tracing::Span>,
     model: &str,
     version: &str,
     sha256: &str,
@@ -203,11 +224,12 @@ pub fn plugin_span(
     horizon: usize,
     batch: usize,
 ) -> tracing::Span {
-    if !enabled() || !in_sampled_rpc() {
+    let Some(rpc) = rpc.filter(|_| enabled()) else {
         return tracing::Span::none();
-    }
+    };
     tracing::info_span!(
         target: TARGET,
+        parent: rpc,
         "plugin_call",
         otel.name = "plugin_call",
         otel.kind = "internal",
@@ -220,43 +242,33 @@ pub fn plugin_span(
     )
 }
 
-/// Whether the current task is inside a sampled RPC span (other spans, such
-/// as a debug log span, may sit between).
-fn in_sampled_rpc() -> bool {
-    use opentelemetry::trace::TraceContextExt as _;
-    tracing::Span::current()
-        .context()
-        .span()
-        .span_context()
-        .is_valid()
-}
-
 /// Records the model a request names on the RPC span, when there is one.
 pub fn record_model(model: &str) {
-    if !enabled() || model.is_empty() {
+    if model.is_empty() {
         return;
     }
-    tracing::Span::current().record("model", model);
+    if let Some(span) = current_rpc() {
+        span.record("model", model);
+    }
 }
 
 /// Records a forecast's size on the RPC span: observations and steps.
 pub fn record_shape(series_length: usize, horizon: usize) {
-    if !enabled() {
-        return;
+    if let Some(span) = current_rpc() {
+        span.record("series_length", series_length);
+        span.record("horizon", horizon);
     }
-    let span = tracing::Span::current();
-    span.record("series_length", series_length);
-    span.record("horizon", horizon);
 }
 
 /// Records which model version and library answered on the RPC span.
 pub fn record_answer(version: &str, sha256: &str) {
-    if !enabled() || version.is_empty() {
+    if version.is_empty() {
         return;
     }
-    let span = tracing::Span::current();
-    span.record("version", version);
-    span.record("sha256", sha256);
+    if let Some(span) = current_rpc() {
+        span.record("version", version);
+        span.record("sha256", sha256);
+    }
 }
 
 /// The tower layer that opens an RPC span around each request (when traces
@@ -312,7 +324,8 @@ where
             self.inner.call(request)
         };
         Box::pin(async move {
-            let response = tracing::Instrument::instrument(answer, span.clone()).await?;
+            let answer = tracing::Instrument::instrument(answer, span.clone());
+            let response = RPC.scope(span.clone(), answer).await?;
             // A trailers-only answer (an error before any message) has its
             // status in the headers.
             record_status(&span, response.headers());
@@ -338,7 +351,11 @@ impl http_body::Body for SpannedBody {
     ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
         let this = &mut *self;
         let _entered = this.span.enter();
-        let frame = Pin::new(&mut this.inner).poll_frame(cx);
+        // A stream's work happens here, as its body is polled: it is in
+        // the RPC's span for plugin spans too.
+        let frame = RPC.sync_scope(this.span.clone(), || {
+            Pin::new(&mut this.inner).poll_frame(cx)
+        });
         if let Poll::Ready(Some(Ok(frame))) = &frame
             && let Some(trailers) = frame.trailers_ref()
         {
@@ -418,6 +435,7 @@ mod tests {
     #[test]
     fn no_span_is_made_while_tracing_is_off() {
         assert!(!enabled());
-        assert!(plugin_span("naive", "1.0.0", "ab", 6, 3, 1).is_none());
+        assert!(plugin_span(None, "naive", "1.0.0", "ab", 6, 3, 1).is_none());
+        assert!(current_rpc().is_none());
     }
 }

@@ -70,8 +70,14 @@ fn the_page_and_its_config_are_served_and_only_its_origin_may_call_the_api() {
         )),
         "{ours}"
     );
-    let theirs = preflight("http://evil.example:1234");
-    assert!(!theirs.contains("access-control-allow-origin"), "{theirs}");
+    // Another site, on another port or even on the console's port.
+    for origin in [
+        "http://evil.example:1234".to_owned(),
+        format!("http://evil.example:{port}"),
+    ] {
+        let theirs = preflight(&origin);
+        assert!(!theirs.contains("access-control-allow-origin"), "{theirs}");
+    }
 }
 
 #[test]

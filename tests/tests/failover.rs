@@ -95,8 +95,8 @@ async fn killing_one_replica_and_draining_another_fails_no_call() {
         retries.retried > 0 && retries.refused_by_budget == 0,
         "{retries:?}"
     );
+    assert!(!servers[0].is_running(), "the killed replica is gone");
     // The drained replica finished: it exits 0 once its calls are done.
-    assert!(!servers[0].is_running());
     let drained = servers.remove(1);
     let (status, log) = drained.terminate();
     assert!(
@@ -191,6 +191,7 @@ fn models_over_replicas_flags_a_version_drift() {
         stdout.contains("DRIFT: 1 model version differs"),
         "{stdout}"
     );
+    assert!(!out.status.success(), "a drift fails the check");
     let canalys = stdout
         .lines()
         .find(|l| l.trim_start().starts_with("canalys"))

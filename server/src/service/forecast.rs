@@ -259,7 +259,11 @@ async fn run_batch(
     let batch = match isolated {
         Some(model) => {
             let requests: Vec<Vec<u8>> = calls.into_iter().map(|(_, request)| request).collect();
-            let span = shape.span(&model, requests.len());
+            let span = shape.span(
+                crate::traces::current_rpc().as_ref(),
+                &model,
+                requests.len(),
+            );
             let answers = tracing::Instrument::instrument(
                 model.invoke_isolated_batch(&requests, budget.call_deadline()),
                 span,
@@ -268,9 +272,9 @@ async fn run_batch(
             Ok(answers.unwrap_or_default())
         }
         None => {
-            // The pool thread is not in the RPC's span: each run's span is
-            // made under it explicitly.
-            let rpc_span = tracing::Span::current();
+            // The pool thread is not in the RPC's task: each run's span is
+            // made under the RPC span explicitly.
+            let rpc_span = crate::traces::current_rpc();
             offload(state, budget, move |status| {
                 // Runs of consecutive calls to one model go as one batch (one
                 // message each way to an isolated model's host). Stop between items
@@ -284,7 +288,7 @@ async fn run_batch(
                     {
                         run.push(request);
                     }
-                    let span = rpc_span.in_scope(|| shape.span(&model, run.len()));
+                    let span = shape.span(rpc_span.as_ref(), &model, run.len());
                     let done = span.in_scope(|| {
                         model.invoke_batch(&run, status.deadline(), || !status.abandoned())
                     });

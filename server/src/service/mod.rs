@@ -192,7 +192,7 @@ async fn invoke(
     shape: CallShape,
     budget: Budget,
 ) -> Result<wire::InvokeResponse, ApiError> {
-    let span = shape.span(model, 1);
+    let span = shape.span(crate::traces::current_rpc().as_ref(), model, 1);
     tracing::Instrument::instrument(invoke_model(state, model, request, budget), span).await
 }
 
@@ -207,9 +207,11 @@ pub(crate) struct CallShape {
 }
 
 impl CallShape {
-    /// The span of `calls` plugin calls of this shape to `model`.
-    fn span(self, model: &LoadedModel, calls: usize) -> tracing::Span {
+    /// The span of `calls` plugin calls of this shape to `model`, under
+    /// `rpc` (the call's trace span, if it is traced).
+    fn span(self, rpc: Option<&tracing::Span>, model: &LoadedModel, calls: usize) -> tracing::Span {
         crate::traces::plugin_span(
+            rpc,
             &model.description.name,
             &model.description.version,
             &model.sha256,

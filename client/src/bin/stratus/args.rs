@@ -481,7 +481,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 4)]
     pub connections: usize,
     /// Seconds to run (per RPC measured).
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 10.0, value_parser = positive_seconds)]
     pub duration: f64,
     /// Stop after this many calls in all.
     #[arg(long)]

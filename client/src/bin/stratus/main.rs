@@ -149,6 +149,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 print!("{}", replicas::render(&answers));
             }
+            // Scripts (a rollout's last check) read the exit status.
+            if !replicas::agree(&answers) {
+                anyhow::bail!(
+                    "the replicas do not all serve the same models, or some did not answer"
+                );
+            }
         }
         Command::Models { json } => {
             let models = client.list_models().await?;
@@ -169,15 +175,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => load::bench(&client, &cli.server, &tls, args).await?,
         Command::Reload { admin_token } if several => {
             // Not idempotent, so never retried: each replica once.
+            let mut failed = 0;
             for (url, replica) in replicas {
                 match replica.reload_models(admin_token.as_deref()).await {
                     Ok(models) => print!("{url}:\n{}", render::models(&models)),
-                    Err(status) => println!(
-                        "{url}: error: {}: {}",
-                        render::code_name(status.code()),
-                        status.message()
-                    ),
+                    Err(status) => {
+                        failed += 1;
+                        println!(
+                            "{url}: error: {}: {}",
+                            render::code_name(status.code()),
+                            status.message()
+                        );
+                    }
                 }
+            }
+            if failed > 0 {
+                anyhow::bail!("{failed} replicas did not reload");
             }
         }
         Command::Reload { admin_token } => {
@@ -185,15 +198,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", render::models(&models));
         }
         Command::Health { service } if several => {
+            let mut unhealthy = 0;
             for (url, replica) in replicas {
                 match replica.health(&service).await {
-                    Ok(status) => println!("{url}: {}", status.as_str_name()),
-                    Err(status) => println!(
-                        "{url}: error: {}: {}",
-                        render::code_name(status.code()),
-                        status.message()
-                    ),
+                    Ok(status) => {
+                        if status != tonic_health::pb::health_check_response::ServingStatus::Serving
+                        {
+                            unhealthy += 1;
+                        }
+                        println!("{url}: {}", status.as_str_name());
+                    }
+                    Err(status) => {
+                        unhealthy += 1;
+                        println!(
+                            "{url}: error: {}: {}",
+                            render::code_name(status.code()),
+                            status.message()
+                        );
+                    }
                 }
+            }
+            if unhealthy > 0 {
+                anyhow::bail!("{unhealthy} replicas are not SERVING");
             }
         }
         Command::Health { service } => {

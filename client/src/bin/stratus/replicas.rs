@@ -100,6 +100,12 @@ pub fn compare(replicas: &[Replica]) -> Vec<Row> {
         .collect()
 }
 
+/// Whether every replica answered and all serve the same model versions
+/// from the same libraries.
+pub fn agree(replicas: &[Replica]) -> bool {
+    replicas.iter().all(|r| r.models.is_ok()) && compare(replicas).iter().all(Row::agrees)
+}
+
 /// The table, then one line per replica that did not answer, then the
 /// verdict.
 pub fn render(replicas: &[Replica]) -> String {
@@ -200,6 +206,7 @@ mod tests {
         );
         assert_eq!(rows[1].missing_on, ["b"]);
         let out = render(&replicas);
+        assert!(!agree(&replicas));
         assert!(out.contains("DRIFT: 2 model versions differ"), "{out}");
         assert!(out.contains("missing on b"), "{out}");
         assert!(out.contains("c did not answer: Unavailable"), "{out}");

@@ -323,6 +323,18 @@ impl HostedModel {
             .map_err(|e| CallError::Garbage(format!("could not be sent the call: {e}")))?;
         {
             let mut pending = lock(&conn.pending);
+            // The host has died and its pending calls are being (or have
+            // been) failed: a call registered now would never be answered.
+            // Checked under the lock the drain takes, after `closed` is set.
+            if conn.closed.load(Ordering::Acquire) {
+                return Err(CallError::HostDown {
+                    message: format!(
+                        "the host process of model '{}' (pid {}) has stopped; it is restarting, retry shortly",
+                        self.name, conn.pid
+                    ),
+                    failed: false,
+                });
+            }
             if pending.len() >= self.spec.max_in_flight.max(1) {
                 return Err(CallError::HostBusy(format!(
                     "model '{}' has {} calls waiting in its host process (--max-queued-calls)",
@@ -818,7 +830,9 @@ fn watch(model: Weak<HostedModel>, conn: Arc<Conn>, read_half: tokio::net::unix:
         if let Err(broken) = read_answers(&conn, &mut reader).await {
             conn.end(broken);
         }
-        conn.closed.store(true, Ordering::Relaxed);
+        // Before the drain below: a call that takes the pending lock after
+        // the drain sees this and is refused instead of waiting forever.
+        conn.closed.store(true, Ordering::Release);
         // Reaping and restarting block (waits, backoff sleeps).
         runtime_for_restart.spawn_blocking(move || {
             let how = conn.how_it_ended(memory_cap);
