@@ -1,7 +1,7 @@
 //! Who may call admin RPCs (`ReloadModels`): a caller presenting the admin
 //! token as `authorization: Bearer <token>`, or a caller on this machine
-//! (loopback) when the operator explicitly allowed unauthenticated admin
-//! calls. With neither configured, admin RPCs are refused. Refusals are
+//! (loopback, and not a browser page) when the operator explicitly allowed
+//! unauthenticated admin calls. With neither configured, admin RPCs are refused. Refusals are
 //! logged with the caller's address (at most one line per 10 s, with a
 //! count), so probing is visible without flooding the log.
 //!
@@ -104,7 +104,11 @@ impl AdminPolicy {
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        let local = caller.is_some_and(|addr| addr.ip().is_loopback());
+        // A browser page (the console, or any site the browser has open)
+        // reaches a loopback server from loopback too; browsers mark their
+        // calls with `origin`, and such a call is never a local operator's.
+        let from_browser = metadata.get("origin").is_some();
+        let local = caller.is_some_and(|addr| addr.ip().is_loopback()) && !from_browser;
         match (&self.token, presented) {
             // A token the server knows is checked whoever presents it.
             (Some(token), Some(presented)) => {
@@ -123,7 +127,7 @@ impl AdminPolicy {
                 "admin call: send the admin token as `authorization: Bearer <token>` (stratus reload --admin-token)".into(),
             )),
             (None, _) if self.allow_unauthenticated => Err(ApiError::PermissionDenied(
-                "unauthenticated admin calls are accepted from this machine (loopback) only".into(),
+                "unauthenticated admin calls are accepted from this machine (loopback) only, and never from a browser page".into(),
             )),
             (None, _) => Err(ApiError::PermissionDenied(
                 "admin calls are disabled: start the server with --admin-token-file, or --allow-unauthenticated-admin for callers on loopback"
@@ -206,6 +210,10 @@ mod tests {
         assert!(open.authorize(&metadata(Some("Bearer x")), LOCAL).is_ok());
         assert!(open.authorize(&metadata(None), REMOTE).is_err());
         assert!(open.authorize(&metadata(None), None).is_err());
+        // A browser page on this machine is not the operator.
+        let mut from_page = metadata(None);
+        from_page.insert("origin", "http://127.0.0.1:8080".parse().unwrap());
+        assert!(open.authorize(&from_page, LOCAL).is_err());
     }
 
     #[test]
