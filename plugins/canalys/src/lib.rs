@@ -6,13 +6,17 @@
 //! logarithm of the series ([`ets`]), so growth compounds and slowly fades;
 //! quarterly and monthly series add an additive seasonal term on the log
 //! scale. Parameters (and, with enough history, the initial states) are
-//! estimated by least squares ([`fit`]). Prediction intervals come from the
-//! model's forecast variance on the log scale and are back-transformed, so
-//! they widen with the horizon, are asymmetric and never negative. The
+//! estimated by least squares ([`fit`]). Annual paths are blended with the
+//! series' median growth, fading, so a late boom does not compound
+//! ([`anchor`]). Prediction intervals come from the model's forecast
+//! variance on the log scale plus the growth rate's own uncertainty, with a
+//! Student-t quantile, and are back-transformed, so they widen with the
+//! horizon, are asymmetric and never negative. The
 //! `ai_uplift_pp` driver adds percentage points to every forecast period's
 //! year-on-year growth, the way an analyst layers a demand driver (AI
 //! adoption) on a statistical baseline ([`uplift`]).
 
+pub mod anchor;
 pub mod calibration;
 pub mod ets;
 pub mod fit;
@@ -205,25 +209,40 @@ fn forecast_values(
 
     // Residual variance with the estimated quantities' degrees of freedom
     // taken out (at least one left), so short series get honest widths.
-    let dof = x.len().saturating_sub(spec.estimated()).max(1);
+    // Seasonal effects set from the first two cycles cost degrees of freedom
+    // too: those observations' errors are small because they set them.
+    let set_season = if estimate_initial { 0 } else { season.saturating_sub(1) };
+    let dof = x
+        .len()
+        .saturating_sub(spec.estimated() + set_season)
+        .max(1);
     let sigma2 = fitted.sse / dof as f64;
     let inflation =
         calibration::variance_inflation(&x, &fitted.params, &fitted.initial, sigma2, horizon);
     let sigma = (sigma2 * inflation).sqrt();
-    let log_means = ets::forecast(&fitted.last, &fitted.params, x.len(), horizon);
+    let mut log_means = ets::forecast(&fitted.last, &fitted.params, x.len(), horizon);
+    let anchored = per_year == 1 && options.phi.is_none();
+    if anchored {
+        anchor::blend(&x, &mut log_means);
+    }
     let multipliers = ets::variance_multipliers(&fitted.params, season, horizon);
+    let growth_sd = anchor::growth_sd(&x, per_year);
 
     let medians: Vec<f64> = log_means.iter().map(|m| m.exp()).collect();
     let bands: Vec<Vec<(f64, f64)>> = log_means
         .iter()
         .zip(&multipliers)
-        .map(|(&mean, &v)| {
-            let sd = sigma * v.sqrt();
+        .enumerate()
+        .map(|(s, (&mean, &v))| {
+            // The model's variance, plus what not knowing the growth rate
+            // adds: it moves the path by h times its error.
+            let h = (s + 1) as f64;
+            let sd = (sigma * sigma * v + (h * growth_sd).powi(2)).sqrt();
             levels
                 .iter()
                 .map(|&level| {
-                    let z = stats::central_z(level);
-                    ((mean - z * sd).exp(), (mean + z * sd).exp())
+                    let q = stats::central_t(level, dof as f64);
+                    ((mean - q * sd).exp(), (mean + q * sd).exp())
                 })
                 .collect()
         })
@@ -294,10 +313,18 @@ fn forecast_values(
                 10 + 4 * season
             )
         },
-        "Points are medians (exp of the log-scale forecast); intervals are log-normal, so asymmetric and positive, \
-         and widened where in-sample multi-step errors exceed the model's own variance."
+        "Points are medians (exp of the log-scale forecast); intervals are log-normal with a Student-t quantile, \
+         so asymmetric and positive, include the uncertainty of the growth rate itself, and are widened where \
+         in-sample multi-step errors exceed the model's own variance."
             .into(),
     ];
+    if anchored {
+        notes.push(format!(
+            "Annual: the path is the mean of the fitted one and the series' median yearly growth fading by {} a year, \
+             so a recent burst of growth is not compounded at full speed.",
+            anchor::ANCHOR_DAMPING
+        ));
+    }
     if options.phi.is_some() {
         notes.push(format!("Damping fixed by the caller at {:.3}.", p.phi));
     }
@@ -359,13 +386,16 @@ mod tests {
         for p in &out.points {
             assert!((p.growth - 10.0).abs() < 0.05, "growth {}", p.growth);
         }
-        // Estimated damping (≤ 0.98) fades it, slowly and monotonically.
+        // Estimated damping (≤ 0.98), blended with the anchor fading at 0.9
+        // a year, fades it, slowly and monotonically: the first year keeps
+        // most of the 10%.
         let out = Canalys.forecast(&input(&series, 1, 5, &[])).unwrap();
         assert!(
-            (out.points[0].growth - 10.0).abs() < 0.5,
+            (9.0..10.0).contains(&out.points[0].growth),
             "first-year growth {}",
             out.points[0].growth
         );
+        assert!(out.points[4].growth > 5.0, "{}", out.points[4].growth);
         assert!(
             out.points
                 .windows(2)
