@@ -1,25 +1,30 @@
 //! `auto`: the forecast Stratus recommends when you do not know which model
 //! to pick. The lesson of the M3 and M4 competitions is that simple
-//! combinations beat single models; which simple forecasts to combine was
-//! chosen on the M1 collection (bench/accuracy.py; the figures are in
-//! README), and differs by frequency:
-//! - **annual**: the mean of the random walk with drift and the damped
-//!   trend, on the values themselves (yearly market series trend strongly;
-//!   the drift keeps it, the damping tempers it);
-//! - **quarterly and monthly**: the mean of the damped trend and the Theta
-//!   method on the logarithms of the seasonally adjusted series (classical
+//! combinations beat single models; which forecasts to combine was chosen
+//! on the M1 collection (bench/accuracy.py; the figures are in README). Three
+//! equal members:
+//! - two simple forecasts that differ by frequency: **annual**, the random
+//!   walk with drift and the damped trend on the values themselves (yearly
+//!   market series trend strongly; the drift keeps it, the damping tempers
+//!   it); **quarterly and monthly**, the damped trend and the Theta method
+//!   on the logarithms of the seasonally adjusted series (classical
 //!   multiplicative indices when M4's test finds a season), so growth and
-//!   season compound.
+//!   season compound;
+//! - canalys' damped growth on log values, which fits the season with the
+//!   trend ([`growth_member`]).
 //!
 //! It serves any valid series: logarithms and seasonal adjustment need
-//! positive values (otherwise the values are used as they are, and the
-//! notes say so), and a series of one or two observations gets the most the
-//! data can say (a flat or straight path) with intervals from an explicit
-//! assumption, noted. Intervals: the damped model's h-step variance with
-//! the combination's own one-step residuals (never below half the variance
-//! of the series' own changes) and a Student-t quantile, so short series get
-//! honest widths; on the log scale they are asymmetric and positive.
+//! positive values (otherwise the values are used as they are, canalys is
+//! left out, and the notes say so), and a series of one or two observations
+//! gets the most the data can say (a flat or straight path) with intervals
+//! from an explicit assumption, noted. Intervals of the two simple members:
+//! the damped model's h-step variance with their combination's own one-step
+//! residuals (never below half the variance of the series' own changes) and
+//! a Student-t quantile, so short series get honest widths; on the log
+//! scale they are asymmetric and positive. The members' bounds are then
+//! averaged level by level, like their means.
 
+mod growth_member;
 mod smoothing;
 
 use std::collections::HashMap;
@@ -39,7 +44,7 @@ impl ForecastModel for Auto {
             version: "1.0.0".into(),
             description: "The recommended forecast: a simple combination chosen on public data (annual: random walk with \
                           drift and damped trend; quarterly/monthly: damped trend and Theta on the log of the seasonally \
-                          adjusted series)."
+                          adjusted series; both with canalys' damped growth on logs as a third member)."
                 .into(),
             ..Default::default()
         }
@@ -47,7 +52,7 @@ impl ForecastModel for Auto {
 
     fn forecast(&self, input: &wire::ForecastInput) -> Result<wire::ForecastOutput, ModelError> {
         let history = stratus_plugin::input::history(input);
-        let output = forecast_values(
+        let output = forecast(
             &history,
             input.periods_per_year.max(1) as usize,
             input.horizon as usize,
@@ -78,7 +83,21 @@ fn recipe(m: usize) -> (&'static [Component], bool) {
     }
 }
 
-/// The combined forecast of `values` (observed `m` times a year).
+/// `auto`'s forecast of `values` (observed `m` times a year): the two
+/// simple forecasts of [`forecast_values`] and canalys' damped growth on
+/// logs, as three equal members ([`growth_member`]).
+pub fn forecast(
+    values: &[f64],
+    m: usize,
+    horizon: usize,
+    levels: &[f64],
+) -> Result<wire::ForecastOutput, ModelError> {
+    let simple = forecast_values(values, m, horizon, levels)?;
+    Ok(growth_member::combine(values, m, horizon, levels, simple))
+}
+
+/// The combined forecast of `values` (observed `m` times a year) from the
+/// two simple members of [`recipe`].
 pub fn forecast_values(
     values: &[f64],
     m: usize,
