@@ -41,7 +41,7 @@ impl ForecastModel for Auto {
     fn description(&self) -> wire::ModelDescription {
         wire::ModelDescription {
             name: "auto".into(),
-            version: "1.0.0".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
             description: "The recommended forecast: a simple combination chosen on public data (annual: random walk with \
                           drift and damped trend; quarterly/monthly: damped trend and Theta on the log of the seasonally \
                           adjusted series; both with canalys' damped growth on logs as a third member)."
