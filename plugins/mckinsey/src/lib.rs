@@ -16,9 +16,9 @@ pub mod curve;
 use std::collections::HashMap;
 
 use curve::Curve;
-use stratus_plugin::output::log_normal_intervals;
+use stratus_plugin::output;
 use stratus_plugin::params::Param;
-use stratus_plugin::{Cadence, ForecastModel, ModelError, Period, growth, wire};
+use stratus_plugin::{Cadence, ForecastModel, ModelError, Period, growth, stats, wire};
 
 /// The mckinsey model.
 #[derive(Debug, Default)]
@@ -276,6 +276,16 @@ fn size(sizing: &Sizing<'_>, assumptions: Assumptions) -> Result<wire::ForecastO
         degenerate: std::cell::Cell::new(false),
     };
     let per_year_usize = per_year as usize;
+    // Log-scale spreads per step, never narrowing with the horizon (a step
+    // whose covariance is degenerate falls back to the noise alone, which
+    // may be narrower than the step before).
+    let log_sds: Vec<f64> = (1..=horizon)
+        .scan(0.0f64, |widest, h| {
+            *widest = widest.max(uncertainty.log_sd(h));
+            Some(*widest)
+        })
+        .collect();
+    let capped = std::cell::Cell::new(false);
     let points_of = |values: &[f64], with_intervals: bool| -> Vec<wire::ForecastPoint> {
         let growth = growth::year_on_year(y, values, per_year_usize);
         values
@@ -286,7 +296,20 @@ fn size(sizing: &Sizing<'_>, assumptions: Assumptions) -> Result<wire::ForecastO
                 mean,
                 growth,
                 intervals: if with_intervals {
-                    log_normal_intervals(levels, mean, uncertainty.log_sd(h + 1))
+                    // Student-t: σ² is estimated from the residuals left
+                    // after the curve's parameters, few on short series.
+                    output::intervals(
+                        levels,
+                        mean.ln(),
+                        |level| {
+                            let half = stats::central_t(level, dof) * log_sds[h];
+                            if half > output::MAX_LOG_HALF_WIDTH {
+                                capped.set(true);
+                            }
+                            half.min(output::MAX_LOG_HALF_WIDTH)
+                        },
+                        f64::exp,
+                    )
                 } else {
                     Vec::new()
                 },
@@ -312,6 +335,13 @@ fn size(sizing: &Sizing<'_>, assumptions: Assumptions) -> Result<wire::ForecastO
     .collect();
 
     let points = points_of(&base_path, true);
+    if capped.get() {
+        notes.push(format!(
+            "The series is too volatile for the fit's widest intervals to mean anything; they were capped at a factor \
+             of {:.0} either side of the path.",
+            output::MAX_LOG_HALF_WIDTH.exp()
+        ));
+    }
     if uncertainty.degenerate.get() {
         notes.push(
             "The fit cannot measure its own parameter uncertainty on this series (the covariance of the potential and \

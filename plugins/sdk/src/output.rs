@@ -32,6 +32,13 @@ pub fn intervals(
         .collect()
 }
 
+/// The widest a log-scale interval gets: a factor of 10 either side of the
+/// median. Past that, a log-scale model's widths (which a handful of wild
+/// observations can make astronomical) say only "anything can happen", and
+/// a bound a billion times the series' level misleads more than it informs;
+/// a model that caps should say so in its notes.
+pub const MAX_LOG_HALF_WIDTH: f64 = std::f64::consts::LN_10;
+
 /// Normal intervals: `mean ± z(level) · sd`.
 pub fn normal_intervals(levels: &[f64], mean: f64, sd: f64) -> Vec<wire::Interval> {
     intervals(levels, mean, |level| stats::central_z(level) * sd, |x| x)

@@ -42,6 +42,12 @@ pub struct Calibration {
     pub notes: Vec<String>,
 }
 
+/// The widest half-width on the log scale: a factor of 10 either side of
+/// the forecast, as the bundled log-scale models cap theirs. A few wild
+/// early observations (a series starting at 5 and at 8,536 a year later)
+/// otherwise give bounds billions of times the series' level.
+const MAX_LOG_HALF_WIDTH: f64 = std::f64::consts::LN_10;
+
 /// Fewest errors a calibration needs at all.
 pub const MIN_ERRORS: usize = 2;
 /// Fewest errors at a step for its own root mean square to be used.
@@ -127,7 +133,7 @@ pub fn calibrate(
             "absolute errors"
         }
     )];
-    let (mut beyond_rank, mut pooled_steps) = (false, false);
+    let (mut beyond_rank, mut pooled_steps, mut capped) = (false, false, false);
     let mut half_widths = Vec::with_capacity(levels.len());
     for (l, &level) in levels.iter().enumerate() {
         let p = level / 100.0;
@@ -154,6 +160,10 @@ pub fn calibrate(
         for s in 1..widths.len() {
             widths[s] = widths[s].max(widths[s - 1]);
         }
+        if log_scale && widths.iter().any(|&w| w > MAX_LOG_HALF_WIDTH) {
+            capped = true;
+            widths.iter_mut().for_each(|w| *w = w.min(MAX_LOG_HALF_WIDTH));
+        }
         half_widths.push(widths);
     }
     if beyond_rank {
@@ -167,6 +177,13 @@ pub fn calibrate(
     if pooled_steps {
         notes.push(
             "Steps with fewer than three errors of their own use all steps' errors pooled (each divided by √step) and scaled by √h."
+                .into(),
+        );
+    }
+    if capped {
+        notes.push(
+            "Some relative errors in this history were so large that a bound past a factor of 10 from the forecast \
+             would follow; such bounds say only that anything can happen, and were capped at that factor."
                 .into(),
         );
     }

@@ -23,7 +23,7 @@ pub mod fit;
 pub mod uplift;
 
 use stratus_plugin::params::Param;
-use stratus_plugin::{ForecastModel, ModelError, growth, stats, wire};
+use stratus_plugin::{ForecastModel, ModelError, growth, output, stats, wire};
 
 /// The canalys model.
 #[derive(Debug, Default)]
@@ -72,11 +72,6 @@ impl Options {
         }
     }
 }
-
-/// The widest an interval gets on the log scale: a factor of 10 either side
-/// of the median. Past that a log-scale model's widths (which a handful of
-/// wild observations can make astronomical) say only "anything can happen".
-const MAX_LOG_HALF_WIDTH: f64 = std::f64::consts::LN_10;
 
 /// Fewest observations for a frequency: enough to estimate the smoothing
 /// parameters from the errors left after the heuristic start (annual), plus
@@ -261,10 +256,10 @@ fn forecast_values(
                 .iter()
                 .map(|&level| {
                     let half = stats::central_t(level, dof as f64) * sd;
-                    if half > MAX_LOG_HALF_WIDTH {
+                    if half > output::MAX_LOG_HALF_WIDTH {
                         capped = true;
                     }
-                    let half = half.min(MAX_LOG_HALF_WIDTH);
+                    let half = half.min(output::MAX_LOG_HALF_WIDTH);
                     ((mean - half).exp(), (mean + half).exp())
                 })
                 .collect()
@@ -345,7 +340,7 @@ fn forecast_values(
         notes.push(format!(
             "The series is too volatile on the log scale for the model's widest intervals to mean anything; \
              they were capped at a factor of {:.0} either side of the median.",
-            MAX_LOG_HALF_WIDTH.exp()
+            output::MAX_LOG_HALF_WIDTH.exp()
         ));
     }
     if anchored {
