@@ -55,7 +55,7 @@ pub struct Limits {
     /// Most members in one ensemble (`--max-ensemble-members`).
     pub max_ensemble_members: usize,
     /// Most model forecasts one call may cause (`--max-forecasts-per-call`):
-    /// backtests run models × origins, conformal intervals 25 per forecast,
+    /// backtests run models × origins, conformal intervals 49 per forecast,
     /// ensembles one per member (plus a weighting backtest), and they nest.
     pub max_forecasts_per_call: u64,
 }
