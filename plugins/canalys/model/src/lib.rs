@@ -7,8 +7,8 @@
 //! quarterly and monthly series add an additive seasonal term on the log
 //! scale. Parameters (and, with enough history, the initial states) are
 //! estimated by least squares ([`fit`]). Annual paths are blended with the
-//! series' median growth, fading, so a late boom does not compound
-//! ([`anchor`]). Prediction intervals come from the model's forecast
+//! series' five-year compound annual growth, fading, so a late boom does
+//! not compound at full speed ([`anchor`]). Prediction intervals come from the model's forecast
 //! variance on the log scale plus the growth rate's own uncertainty, with a
 //! Student-t quantile, and are back-transformed, so they widen with the
 //! horizon, are asymmetric and never negative. The
@@ -345,8 +345,9 @@ fn forecast_values(
     }
     if anchored {
         notes.push(format!(
-            "Annual: the path is the mean of the fitted one and the series' median yearly growth fading by {} a year, \
-             so a recent burst of growth is not compounded at full speed.",
+            "Annual: the path is the mean of the fitted one and the series' {}-year compound annual growth fading by {} \
+             a year, so a recent burst of growth is not compounded at full speed.",
+            anchor::ANCHOR_YEARS,
             anchor::ANCHOR_DAMPING
         ));
     }
