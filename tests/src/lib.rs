@@ -340,6 +340,23 @@ impl PythonEnv {
         run_checked(&self.python, args, what);
     }
 
+    /// Runs its Python with `args`, asserts it succeeded, and returns what it
+    /// printed.
+    pub fn output(&self, args: &[&str], what: &str) -> String {
+        let output = Command::new(&self.python)
+            .args(args)
+            .env("STRATUS_BIN_DIR", target_dir())
+            .output()
+            .unwrap_or_else(|e| panic!("{what}: cannot run {}: {e}", self.python.display()));
+        assert!(
+            output.status.success(),
+            "{what} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("utf-8 output")
+    }
+
     /// Runs `pytest -q` on `folder` (relative to the workspace root).
     pub fn pytest(&self, folder: &str) {
         let tests = workspace_root().join(folder);

@@ -82,9 +82,15 @@ mod tests {
             .collect();
         let levels = [80.0, 95.0];
         let simple = forecast_values(&values, 1, 4, &levels).unwrap();
-        let canalys = stratus_canalys_model::forecast_with_defaults(&values, 1, 4, &levels).unwrap();
+        let canalys =
+            stratus_canalys_model::forecast_with_defaults(&values, 1, 4, &levels).unwrap();
         let combined = combine(&values, 1, 4, &levels, simple.clone());
-        for ((c, s), g) in combined.points.iter().zip(&simple.points).zip(&canalys.points) {
+        for ((c, s), g) in combined
+            .points
+            .iter()
+            .zip(&simple.points)
+            .zip(&canalys.points)
+        {
             assert!((c.mean - (s.mean + g.mean) / 2.0).abs() < 1e-9 * c.mean);
             for l in 0..2 {
                 let expected = (s.intervals[l].upper + g.intervals[l].upper) / 2.0;

@@ -120,7 +120,11 @@ pub fn calibrate(
         } else {
             (upper - mean).max(mean - lower)
         };
-        if width.is_finite() { width.max(0.0) } else { 0.0 }
+        if width.is_finite() {
+            width.max(0.0)
+        } else {
+            0.0
+        }
     };
 
     let mut notes = vec![format!(
@@ -162,7 +166,9 @@ pub fn calibrate(
         }
         if log_scale && widths.iter().any(|&w| w > MAX_LOG_HALF_WIDTH) {
             capped = true;
-            widths.iter_mut().for_each(|w| *w = w.min(MAX_LOG_HALF_WIDTH));
+            widths
+                .iter_mut()
+                .for_each(|w| *w = w.min(MAX_LOG_HALF_WIDTH));
         }
         half_widths.push(widths);
     }
@@ -262,8 +268,7 @@ mod tests {
             .map(|i| 100.0 + 10.0 * ((i * 7 % 11) as f64 - 5.0))
             .collect();
         let origins = naive_origins(&values, 4, 24);
-        let calibration =
-            calibrate(&values, &origins, 4, &[80.0, 95.0], &[100.0; 4], &[]).unwrap();
+        let calibration = calibrate(&values, &origins, 4, &[80.0, 95.0], &[100.0; 4], &[]).unwrap();
         let mut previous = (f64::INFINITY, f64::NEG_INFINITY);
         for step in 1..=4 {
             let (lo80, hi80) = calibration.interval(0, step, 100.0);
@@ -282,7 +287,10 @@ mod tests {
         assert_eq!(ranked(&sorted, 0.5), Some(10.0));
         // The 95% rank would be the largest: not an estimate.
         assert_eq!(ranked(&sorted, 0.95), None);
-        assert_eq!(ranked(&(1..=39).map(f64::from).collect::<Vec<_>>(), 0.95), Some(38.0));
+        assert_eq!(
+            ranked(&(1..=39).map(f64::from).collect::<Vec<_>>(), 0.95),
+            Some(38.0)
+        );
     }
 
     #[test]
@@ -313,16 +321,20 @@ mod tests {
         let values = [10.0, 11.0, 13.0, 12.0, 15.0, 16.0];
         let origins = naive_origins(&values, 2, 3);
         // The model's own 95% interval at step 2 is very wide.
-        let own = vec![vec![(14.0, 18.0), (12.0, 21.0)], vec![(13.0, 19.0), (2.0, 128.0)]];
+        let own = vec![
+            vec![(14.0, 18.0), (12.0, 21.0)],
+            vec![(13.0, 19.0), (2.0, 128.0)],
+        ];
         let calibration =
             calibrate(&values, &origins, 2, &[80.0, 95.0], &[16.0, 16.0], &own).unwrap();
         let notes = calibration.notes.join(" ");
         assert!(notes.contains("pooled"), "{notes}");
         assert!(notes.contains("Student-t"), "{notes}");
         let (lo, hi) = calibration.interval(1, 2, 16.0);
-        assert!((hi - 128.0).abs() < 1e-9 && (lo - 2.0).abs() < 1e-9, "{lo} {hi}");
         assert!(
-            calibrate(&values, &origins[..0], 2, &[80.0], &[16.0, 16.0], &[]).is_err()
+            (hi - 128.0).abs() < 1e-9 && (lo - 2.0).abs() < 1e-9,
+            "{lo} {hi}"
         );
+        assert!(calibrate(&values, &origins[..0], 2, &[80.0], &[16.0, 16.0], &[]).is_err());
     }
 }

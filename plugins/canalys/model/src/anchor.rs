@@ -86,7 +86,11 @@ mod tests {
         let mut path = vec![last; 3];
         blend(&x, &mut path);
         let g = 1.1f64.ln();
-        let (d, d2, d3) = (ANCHOR_DAMPING, ANCHOR_DAMPING.powi(2), ANCHOR_DAMPING.powi(3));
+        let (d, d2, d3) = (
+            ANCHOR_DAMPING,
+            ANCHOR_DAMPING.powi(2),
+            ANCHOR_DAMPING.powi(3),
+        );
         let expected = [d, d + d2, d + d2 + d3].map(|faded| last + 0.5 * g * faded);
         for (got, want) in path.iter().zip(expected) {
             assert!((got - want).abs() < 1e-12, "{path:?}");

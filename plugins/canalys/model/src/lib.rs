@@ -224,11 +224,12 @@ fn forecast_values(
     // taken out (at least one left), so short series get honest widths.
     // Seasonal effects set from the first two cycles cost degrees of freedom
     // too: those observations' errors are small because they set them.
-    let set_season = if estimate_initial { 0 } else { season.saturating_sub(1) };
-    let dof = x
-        .len()
-        .saturating_sub(spec.estimated() + set_season)
-        .max(1);
+    let set_season = if estimate_initial {
+        0
+    } else {
+        season.saturating_sub(1)
+    };
+    let dof = x.len().saturating_sub(spec.estimated() + set_season).max(1);
     let sigma2 = fitted.sse / dof as f64;
     let inflation =
         calibration::variance_inflation(&x, &fitted.params, &fitted.initial, sigma2, horizon);
