@@ -57,7 +57,7 @@ OURS = os.environ.get("STRATUS_BENCH_OURS", "naive,canalys,mckinsey,auto,ensembl
 OURS = [o.strip() for o in OURS if o.strip()]
 BASELINES = os.environ.get("STRATUS_BENCH_BASELINES", "1") != "0"
 CONFORMAL = [False, True] if os.environ.get("STRATUS_BENCH_CONFORMAL", "1") != "0" else [False]
-COLLECTIONS = os.environ.get("STRATUS_BENCH_COLLECTIONS", "M1,statsmodels").split(",")
+COLLECTIONS = [c.strip() for c in os.environ.get("STRATUS_BENCH_COLLECTIONS", "M1,statsmodels").split(",")]
 
 
 def stubs():

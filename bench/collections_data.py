@@ -25,7 +25,6 @@ import json
 import sys
 
 import numpy as np
-import statsmodels.api as sm
 
 # Hold-out lengths of the statsmodels series (M1 has its own).
 HOLDOUT = {1: 6, 4: 8}
@@ -39,6 +38,7 @@ def positive(values):
 
 
 def yearly_series():
+    import statsmodels.api as sm
     out = {}
     fertility = sm.datasets.fertility.load_pandas().data
     # The file's last years are empty for every country; stop at 2011.
@@ -66,6 +66,7 @@ def yearly_series():
 
 
 def quarterly_series():
+    import statsmodels.api as sm
     out = {}
     macro = sm.datasets.macrodata.load_pandas().data
     for column in ["realgdp", "realcons", "realinv", "realgovt", "realdpi", "cpi", "m1", "unemp", "pop"]:
@@ -83,7 +84,6 @@ def quarterly_series():
     months = elnino.drop(columns="YEAR").values.reshape(-1)
     out["elnino/quarterly-mean"] = positive(months.reshape(-1, 3).mean(axis=1))
     return {k: v for k, v in out.items() if v is not None and len(v) >= HOLDOUT[4] + 12}
-
 
 
 def collections(which=("M1", "statsmodels")):

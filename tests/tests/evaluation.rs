@@ -662,7 +662,7 @@ async fn composite_calls_are_bounded_and_params_reach_the_members_that_declare_t
     });
     let client = server.client().await;
     let values: Vec<f64> = (0..30).map(|i| 10.0 * 1.05f64.powi(i)).collect();
-    // 2 models × 4 origins × 25 (conformal calibration) = 200 forecasts.
+    // 2 models × 4 origins × 49 (conformal calibration) = 392 forecasts.
     let mut request = backtest(&["naive", "canalys"], annual("s", 1990, &values), 2, 4);
     request.interval_method = proto::IntervalMethod::Conformal as i32;
     let status = client.backtest(request).await.unwrap_err();
@@ -674,7 +674,7 @@ async fn composite_calls_are_bounded_and_params_reach_the_members_that_declare_t
     );
 
     // A risk request's demand forecast is held to the same bound: 8 members
-    // × 25 (conformal calibration) = 200 forecasts.
+    // × 49 (conformal calibration) = 392 forecasts.
     let mut demand = ensemble_request(
         &["naive"; 8],
         proto::Combination::Mean,

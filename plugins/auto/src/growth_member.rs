@@ -17,7 +17,7 @@
 //! the means. canalys refuses zeros, negatives and histories shorter than
 //! it can fit; then `auto` is the simple half alone, and the notes say why.
 
-use stratus_plugin::{growth, wire};
+use stratus_plugin::{growth, output, wire};
 
 /// The weight of canalys' forecast; the simple forecasts' combination has
 /// the rest.
@@ -32,18 +32,33 @@ pub fn combine(
     levels: &[f64],
     mut simple: wire::ForecastOutput,
 ) -> wire::ForecastOutput {
-    let member = match stratus_canalys_model::forecast_with_defaults(values, m, horizon, levels) {
-        Ok(member) if member.points.len() == simple.points.len() => member,
-        Ok(_) => return simple,
-        Err(refusal) => {
-            simple.notes.push(format!(
-                "canalys' damped growth was left out of the combination ({}), so this is the mean of the two other forecasts.",
-                refusal.message
-            ));
-            simple.fitted.insert("growth_member".into(), 0.0);
-            return simple;
+    let answer = stratus_canalys_model::forecast_with_defaults(values, m, horizon, levels)
+        .and_then(|member| output::ensure_representable(&member).map(|()| member));
+    let reason = match answer {
+        Ok(member) if member.points.len() == simple.points.len() => {
+            return with_member(values, m, simple, &member);
         }
+        Ok(member) => format!(
+            "it answered {} steps for {}",
+            member.points.len(),
+            simple.points.len()
+        ),
+        Err(refusal) => refusal.message,
     };
+    simple.notes.push(format!(
+        "canalys' damped growth was left out of the combination ({reason}), so this is the simple forecasts alone."
+    ));
+    simple.fitted.insert("growth_member".into(), 0.0);
+    simple
+}
+
+/// `simple` averaged with canalys' answer `member` (as many points).
+fn with_member(
+    values: &[f64],
+    m: usize,
+    mut simple: wire::ForecastOutput,
+    member: &wire::ForecastOutput,
+) -> wire::ForecastOutput {
     let blend = |own: f64, other: f64| (1.0 - WEIGHT) * own + WEIGHT * other;
     for (point, other) in simple.points.iter_mut().zip(&member.points) {
         point.mean = blend(point.mean, other.mean);
@@ -62,8 +77,7 @@ pub fn combine(
     }
     if let Some(first) = simple.notes.first_mut() {
         *first = format!(
-            "{} Averaged with canalys' damped growth on log values (each weighted 1/2); each interval bound is the mean of the two halves' bounds.",
-            first
+            "{first} Averaged with canalys' damped growth on log values (each weighted 1/2); each interval bound is the mean of the two halves' bounds."
         );
     }
     simple.fitted.insert("growth_member".into(), 1.0);

@@ -8,12 +8,12 @@
 //!   the random walk with drift and the damped trend (yearly market series
 //!   trend strongly; the drift keeps it, the damping tempers it), on
 //!   logarithms from ten years of history and on the values themselves
-//!   below that ([`LOG_SCALE_YEARS`]); **quarterly and monthly**, the damped
+//!   below that (`LOG_SCALE_YEARS`); **quarterly and monthly**, the damped
 //!   trend and the Theta method on the logarithms of the seasonally
 //!   adjusted series (classical multiplicative indices when M4's test finds
 //!   a season), so growth and season compound;
 //! - canalys' damped growth on log values, which fits the season with the
-//!   trend ([`growth_member`]).
+//!   trend (the `growth_member` module).
 //!
 //! It serves any valid series: logarithms and seasonal adjustment need
 //! positive values (otherwise the values are used as they are, canalys is
@@ -96,7 +96,7 @@ fn recipe(m: usize, n: usize) -> (&'static [Component], bool) {
 
 /// `auto`'s forecast of `values` (observed `m` times a year): the mean of
 /// the two simple forecasts of [`forecast_values`] and canalys' damped
-/// growth on logs ([`growth_member`]).
+/// growth on logs (the `growth_member` module).
 pub fn forecast(
     values: &[f64],
     m: usize,
@@ -108,7 +108,7 @@ pub fn forecast(
 }
 
 /// The combined forecast of `values` (observed `m` times a year) from the
-/// two simple members of [`recipe`].
+/// two simple members of its recipe (`recipe`).
 pub fn forecast_values(
     values: &[f64],
     m: usize,
@@ -199,6 +199,7 @@ pub fn forecast_values(
         combined(&adjusted, components, horizon, &mut notes)?
     };
 
+    let capped = std::cell::Cell::new(false);
     let points: Vec<wire::ForecastPoint> = path
         .iter()
         .enumerate()
@@ -212,7 +213,17 @@ pub fn forecast_values(
                 intervals: output::intervals(
                     levels,
                     centre,
-                    |level| stats::central_t(level, dof) * sd,
+                    |level| {
+                        let half = stats::central_t(level, dof) * sd;
+                        // On logs, past a factor of 10 a width says only
+                        // "anything can happen" (and may overflow).
+                        if log && half > output::MAX_LOG_HALF_WIDTH {
+                            capped.set(true);
+                            output::MAX_LOG_HALF_WIDTH
+                        } else {
+                            half
+                        }
+                    },
                     back,
                 ),
             }
@@ -225,6 +236,13 @@ pub fn forecast_values(
         .zip(growth)
         .map(|(point, growth)| wire::ForecastPoint { growth, ..point })
         .collect();
+    if capped.get() {
+        notes.push(format!(
+            "The series is too volatile on the log scale for the widest intervals to mean anything; they were capped \
+             at a factor of {:.0} either side of the forecast.",
+            output::MAX_LOG_HALF_WIDTH.exp()
+        ));
+    }
     fitted.insert("seasonal".into(), f64::from(u8::from(indices.is_some())));
     fitted.insert("log_scale".into(), f64::from(u8::from(log)));
     Ok(wire::ForecastOutput {

@@ -7,9 +7,12 @@
 //! and the adoption speed: `conservative`, `base`, `accelerated`. Every
 //! scenario starts from the last observation, so they fan out from today's
 //! value rather than jump; the base path is also the response's central
-//! `points`, with log-normal intervals from the fit's parameter uncertainty
-//! (delta method) plus the residual noise. An analyst can pin the potential
-//! (a top-down TAM) and set the scenario multipliers.
+//! `points`, with intervals on the log scale from the fit's parameter
+//! uncertainty (delta method) plus the residual noise: a Student-t quantile
+//! (few residuals are left after the curve's parameters on short series),
+//! never narrowing with the horizon, and capped at a factor of 10 either
+//! side of the path (noted). An analyst can pin the potential (a top-down
+//! TAM) and set the scenario multipliers.
 
 pub mod curve;
 

@@ -8,7 +8,8 @@
 //! scale. Parameters (and, with enough history, the initial states) are
 //! estimated by least squares ([`fit`]). Annual paths are blended with the
 //! series' five-year compound annual growth, fading, so a late boom does
-//! not compound at full speed ([`anchor`]). Prediction intervals come from the model's forecast
+//! not compound at full speed, unless the caller fixes the damping
+//! ([`anchor`]). Prediction intervals come from the model's forecast
 //! variance on the log scale plus the growth rate's own uncertainty, with a
 //! Student-t quantile, and are back-transformed, so they widen with the
 //! horizon, are asymmetric and never negative. The
@@ -319,7 +320,8 @@ fn forecast_values(
     let shape = if spec.trend {
         format!("growth compounds and fades with damping φ = {:.3}", p.phi)
     } else {
-        "the data showed no trend worth extrapolating (AICc), so the level is held".to_owned()
+        "the data showed no trend worth extrapolating (AICc), so the fitted model holds the level"
+            .to_owned()
     };
     let mut notes = vec![
         format!("{model} on log values: {shape}."),
