@@ -131,7 +131,7 @@ pub(crate) async fn run(
             }
             if refused > 0 {
                 response.notes.push(format!(
-                    "{refused} of the earliest calibration origins were left out: the model refused their short histories."
+                    "Earliest calibration origins left out because the model refused their short histories: {refused}."
                 ));
             }
         }

@@ -97,7 +97,8 @@ impl ForecastModel for Canalys {
             name: "canalys".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             description: "Damped-trend exponential smoothing on log values (seasonal for quarterly/monthly), \
-                          log-normal intervals, and an AI-adoption growth uplift."
+                          log-scale Student-t intervals that include the growth rate's uncertainty, and an AI-adoption \
+                          growth uplift."
                 .into(),
             params: [AI_UPLIFT_PP, DAMPING, SEASONAL]
                 .iter()
