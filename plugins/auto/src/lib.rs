@@ -199,7 +199,7 @@ pub fn forecast_values(
         combined(&adjusted, components, horizon, &mut notes)?
     };
 
-    let capped = std::cell::Cell::new(false);
+    let cap = output::LogWidthCap::default();
     let points: Vec<wire::ForecastPoint> = path
         .iter()
         .enumerate()
@@ -215,14 +215,9 @@ pub fn forecast_values(
                     centre,
                     |level| {
                         let half = stats::central_t(level, dof) * sd;
-                        // On logs, past a factor of 10 a width says only
-                        // "anything can happen" (and may overflow).
-                        if log && half > output::MAX_LOG_HALF_WIDTH {
-                            capped.set(true);
-                            output::MAX_LOG_HALF_WIDTH
-                        } else {
-                            half
-                        }
+                        // Only log-scale widths are capped (on the values'
+                        // own scale nothing is exponentiated).
+                        if log { cap.apply(half) } else { half }
                     },
                     back,
                 ),
@@ -236,13 +231,7 @@ pub fn forecast_values(
         .zip(growth)
         .map(|(point, growth)| wire::ForecastPoint { growth, ..point })
         .collect();
-    if capped.get() {
-        notes.push(format!(
-            "The series is too volatile on the log scale for the widest intervals to mean anything; they were capped \
-             at a factor of {:.0} either side of the forecast.",
-            output::MAX_LOG_HALF_WIDTH.exp()
-        ));
-    }
+    notes.extend(cap.note());
     fitted.insert("seasonal".into(), f64::from(u8::from(indices.is_some())));
     fitted.insert("log_scale".into(), f64::from(u8::from(log)));
     Ok(wire::ForecastOutput {

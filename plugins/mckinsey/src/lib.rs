@@ -288,7 +288,7 @@ fn size(sizing: &Sizing<'_>, assumptions: Assumptions) -> Result<wire::ForecastO
             Some(*widest)
         })
         .collect();
-    let capped = std::cell::Cell::new(false);
+    let cap = output::LogWidthCap::default();
     let points_of = |values: &[f64], with_intervals: bool| -> Vec<wire::ForecastPoint> {
         let growth = growth::year_on_year(y, values, per_year_usize);
         values
@@ -304,13 +304,7 @@ fn size(sizing: &Sizing<'_>, assumptions: Assumptions) -> Result<wire::ForecastO
                     output::intervals(
                         levels,
                         mean.ln(),
-                        |level| {
-                            let half = stats::central_t(level, dof) * log_sds[h];
-                            if half > output::MAX_LOG_HALF_WIDTH {
-                                capped.set(true);
-                            }
-                            half.min(output::MAX_LOG_HALF_WIDTH)
-                        },
+                        |level| cap.apply(stats::central_t(level, dof) * log_sds[h]),
                         f64::exp,
                     )
                 } else {
@@ -338,13 +332,7 @@ fn size(sizing: &Sizing<'_>, assumptions: Assumptions) -> Result<wire::ForecastO
     .collect();
 
     let points = points_of(&base_path, true);
-    if capped.get() {
-        notes.push(format!(
-            "The series is too volatile for the fit's widest intervals to mean anything; they were capped at a factor \
-             of {:.0} either side of the path.",
-            output::MAX_LOG_HALF_WIDTH.exp()
-        ));
-    }
+    notes.extend(cap.note());
     if uncertainty.degenerate.get() {
         notes.push(
             "The fit cannot measure its own parameter uncertainty on this series (the covariance of the potential and \

@@ -39,6 +39,36 @@ pub fn intervals(
 /// a model that caps should say so in its notes.
 pub const MAX_LOG_HALF_WIDTH: f64 = std::f64::consts::LN_10;
 
+/// Caps log-scale half-widths at [`MAX_LOG_HALF_WIDTH`] and remembers
+/// whether it had to, so the model can say so in its notes.
+#[derive(Debug, Default)]
+pub struct LogWidthCap {
+    hit: std::cell::Cell<bool>,
+}
+
+impl LogWidthCap {
+    /// `half` (a half-width on the log scale), at most the cap.
+    pub fn apply(&self, half: f64) -> f64 {
+        if half > MAX_LOG_HALF_WIDTH {
+            self.hit.set(true);
+            MAX_LOG_HALF_WIDTH
+        } else {
+            half
+        }
+    }
+
+    /// The note to add when some width was capped.
+    pub fn note(&self) -> Option<String> {
+        self.hit.get().then(|| {
+            format!(
+                "The series is too volatile on the log scale for the widest intervals to mean anything; they were \
+                 capped at a factor of {:.0} either side of the forecast.",
+                MAX_LOG_HALF_WIDTH.exp()
+            )
+        })
+    }
+}
+
 /// Normal intervals: `mean ± z(level) · sd`.
 pub fn normal_intervals(levels: &[f64], mean: f64, sd: f64) -> Vec<wire::Interval> {
     intervals(levels, mean, |level| stats::central_z(level) * sd, |x| x)
@@ -99,6 +129,15 @@ fn out_of_range(what: String) -> ModelError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_log_cap_bounds_widths_and_says_so_only_when_it_bound() {
+        let cap = LogWidthCap::default();
+        assert_eq!(cap.apply(0.5), 0.5);
+        assert!(cap.note().is_none());
+        assert_eq!(cap.apply(9.0), MAX_LOG_HALF_WIDTH);
+        assert!(cap.note().is_some_and(|n| n.contains("factor of 10")));
+    }
 
     #[test]
     fn intervals_follow_the_levels_and_nest() {

@@ -8,8 +8,6 @@ use stratus_proto::v1::{
     ForecastRequest, ForecastResponse, Interval, IntervalMethod, Series, forecast_request,
 };
 
-use stratus_series::Cadence;
-
 use super::AppState;
 use super::forecast::run_uncalibrated;
 use crate::deadline::Budget;
@@ -44,11 +42,8 @@ pub(crate) async fn run(
     let series = super::request_series(state, &request);
     let values: Vec<f64> = series.observations.iter().map(|o| o.value).collect();
     let n = values.len();
-    let per_year = response
-        .points
-        .first()
-        .and_then(|p| Cadence::infer(&p.period))
-        .map_or(1, |c| c.periods_per_year() as usize);
+    let per_year =
+        super::answer_cadence(&response.points).map_or(1, |c| c.periods_per_year() as usize);
     let first = n
         .saturating_sub(CALIBRATION_ORIGINS)
         .max(MIN_TRAIN_YEARS * per_year + 1);

@@ -17,7 +17,6 @@ use super::forecast::run_model;
 use crate::deadline::Budget;
 use crate::error::{ApiError, FieldViolation};
 use crate::evaluation::backtest;
-use stratus_series::Cadence;
 
 /// Origins of the backtest that weighs `COMBINATION_BACKTEST_WEIGHTED`.
 const WEIGHTING_ORIGINS: u32 = 3;
@@ -294,10 +293,7 @@ fn year_on_year(state: &AppState, request: &ForecastRequest, points: &mut [Forec
         .iter()
         .map(|o| o.value)
         .collect();
-    let per_year = points
-        .first()
-        .and_then(|p| Cadence::infer(&p.period))
-        .map_or(1, |c| c.periods_per_year() as usize);
+    let per_year = super::answer_cadence(points).map_or(1, |c| c.periods_per_year() as usize);
     let means: Vec<f64> = points.iter().map(|p| p.mean).collect();
     let growth = stratus_series::growth::year_on_year(&history, &means, per_year);
     for (point, growth) in points.iter_mut().zip(growth) {

@@ -80,6 +80,16 @@ pub(crate) fn request_series(
     }
 }
 
+/// The cadence of a forecast's points, read from their labels (the
+/// server's own, so inference is exact); `None` without points.
+pub(crate) fn answer_cadence(
+    points: &[stratus_proto::v1::ForecastPoint],
+) -> Option<stratus_series::Cadence> {
+    points
+        .first()
+        .and_then(|p| stratus_series::Cadence::infer(&p.period))
+}
+
 /// The model forecasts one forecast request causes: one per ensemble member
 /// (plus the 3-origin weighting backtest of a weighted ensemble), times the
 /// conformal calibration's origins plus one.

@@ -49,10 +49,7 @@ async fn run(
         // The forecast's own period labels say its frequency; no need to
         // resolve the demand request's source a second time.
         // (They are the server's own labels, so inference is exact.)
-        let frequency = forecast
-            .points
-            .first()
-            .and_then(|p| Cadence::infer(&p.period))
+        let frequency = super::answer_cadence(&forecast.points)
             .map_or(wire::Frequency::Unspecified, Cadence::to_wire);
         input.series.insert(
             DEMAND_FORECAST_SERIES.to_owned(),

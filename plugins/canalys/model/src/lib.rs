@@ -245,7 +245,7 @@ fn forecast_values(
     let growth_sd = anchor::growth_sd(&x, per_year);
 
     let medians: Vec<f64> = log_means.iter().map(|m| m.exp()).collect();
-    let mut capped = false;
+    let cap = output::LogWidthCap::default();
     let bands: Vec<Vec<(f64, f64)>> = log_means
         .iter()
         .zip(&multipliers)
@@ -258,11 +258,7 @@ fn forecast_values(
             levels
                 .iter()
                 .map(|&level| {
-                    let half = stats::central_t(level, dof as f64) * sd;
-                    if half > output::MAX_LOG_HALF_WIDTH {
-                        capped = true;
-                    }
-                    let half = half.min(output::MAX_LOG_HALF_WIDTH);
+                    let half = cap.apply(stats::central_t(level, dof as f64) * sd);
                     ((mean - half).exp(), (mean + half).exp())
                 })
                 .collect()
@@ -340,13 +336,7 @@ fn forecast_values(
          in-sample multi-step errors exceed the model's own variance."
             .into(),
     ];
-    if capped {
-        notes.push(format!(
-            "The series is too volatile on the log scale for the model's widest intervals to mean anything; \
-             they were capped at a factor of {:.0} either side of the median.",
-            output::MAX_LOG_HALF_WIDTH.exp()
-        ));
-    }
+    notes.extend(cap.note());
     if anchored {
         notes.push(format!(
             "Annual: the path is the mean of the fitted one and the series' {}-year compound annual growth fading by {} \
