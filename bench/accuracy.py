@@ -62,11 +62,14 @@ OURS = [o.strip() for o in OURS if o.strip()]
 BASELINES = os.environ.get("STRATUS_BENCH_BASELINES", "1") != "0"
 CONFORMAL = [False, True] if os.environ.get("STRATUS_BENCH_CONFORMAL", "1") != "0" else [False]
 COLLECTIONS = [c.strip() for c in os.environ.get("STRATUS_BENCH_COLLECTIONS", "M1,statsmodels").split(",")]
+# Stubs and the server's plugin folder, removed when the script exits
+# (35 MB of library copies a run otherwise stay in the temp dir).
+SCRATCH = tempfile.TemporaryDirectory(prefix="stratus-accuracy-")
 
 
 def stubs():
     """Python stubs generated from proto/ with stock grpc_tools."""
-    out = pathlib.Path(tempfile.mkdtemp(prefix="stratus-stubs-"))
+    out = pathlib.Path(tempfile.mkdtemp(prefix="stubs-", dir=SCRATCH.name))
     protos = [str(p.relative_to(ROOT / "proto")) for p in (ROOT / "proto" / "stratus" / "v1").glob("*.proto")]
     subprocess.run(
         [sys.executable, "-m", "grpc_tools.protoc", "-I", str(ROOT / "proto"), f"--python_out={out}",
@@ -77,7 +80,7 @@ def stubs():
 
 
 def start_server():
-    plugins = pathlib.Path(tempfile.mkdtemp(prefix="stratus-plugins-"))
+    plugins = pathlib.Path(tempfile.mkdtemp(prefix="plugins-", dir=SCRATCH.name))
     for name in ["naive", "canalys", "mckinsey", "auto"]:
         shutil.copy(RELEASE / f"libstratus_{name}.so", plugins)
     process = subprocess.Popen(

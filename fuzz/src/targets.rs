@@ -35,7 +35,6 @@ pub fn by_name(name: &str) -> Option<Target> {
 struct Fixture {
     registry: PluginRegistry,
     datasets: DatasetCatalog,
-    _dir: tempfile::TempDir,
 }
 
 fn fixture() -> &'static Fixture {
@@ -54,10 +53,13 @@ fn fixture() -> &'static Fixture {
         let registry = PluginRegistry::new(dir.path()).expect("registry");
         let snapshot = registry.scan().expect("scan");
         assert_eq!(snapshot.models.len(), 2, "{:?}", snapshot.refused);
+        // The folder was only for the scan (the registry maps its own
+        // private copies); removed now, since a static is never dropped and
+        // would leave it behind after every run.
+        drop(dir);
         Fixture {
             registry,
             datasets: DatasetCatalog::load(None).expect("built-in datasets"),
-            _dir: dir,
         }
     })
 }

@@ -1,7 +1,8 @@
 //! Plugin files cannot be torn or swapped: a library still being written into
 //! the watched folder is refused as truncated (never mapped, so the server
 //! cannot crash on it) and served once its writer closes it, and a symlink in
-//! the plugin folder is refused with a reason while the rest is served.
+//! the plugin folder is refused with a reason while the rest is served. The
+//! private copies the server maps leave nothing in the temp dir.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -129,4 +130,46 @@ async fn a_symlink_in_the_plugin_folder_is_refused_and_the_rest_served() {
         "the link's target is not loaded"
     );
     naive_serves(&client).await;
+}
+
+/// A server leaves nothing in the temp dir, in process or with plugin host
+/// processes, stopped by SIGTERM or killed: each library copy's folder is
+/// removed as soon as the copy is made (they used to stay, one per run).
+#[tokio::test]
+async fn a_server_leaves_nothing_in_the_temp_dir() {
+    for (isolation, stop) in [("in-process", "TERM"), ("process", "KILL")] {
+        let tmp = tempfile::tempdir().unwrap();
+        let server = Server::start(ServerOptions {
+            plugins: vec![NAIVE],
+            args: vec![
+                "--isolation".into(),
+                isolation.into(),
+                "--allow-unauthenticated-admin".into(),
+            ],
+            env: vec![("TMPDIR", tmp.path().display().to_string())],
+            ..Default::default()
+        });
+        let client = server.client().await;
+        naive_serves(&client).await;
+        // A library added later is copied at the reload.
+        std::fs::copy(
+            target_dir().join(FAULTY),
+            server.plugin_dir.path().join(FAULTY),
+        )
+        .unwrap();
+        client.reload_models(None).await.unwrap();
+        faulty_serves(&client).await.unwrap();
+        if stop == "TERM" {
+            let (status, _) = server.terminate();
+            assert!(status.success(), "{status:?}");
+        } else {
+            server.signal(stop);
+            drop(server);
+        }
+        let left: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "{isolation}, SIG{stop}: left {left:?}");
+    }
 }

@@ -18,7 +18,7 @@ use std::fs::{File, OpenOptions, Permissions};
 use std::io::{Seek, SeekFrom};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -114,18 +114,26 @@ pub enum CallError {
 /// overwritten in place while mapped would change code under the running
 /// process.
 ///
-/// The folder is made fresh with a random name and mode 0700 (`mkdtemp`
-/// semantics), so nobody else can pre-create it or place files in it; it is
-/// removed when the registry that owns it is dropped.
+/// Each copy is made in a folder of its own, made fresh with a random name
+/// and mode 0700 (`mkdtemp` semantics) so nobody else can pre-create it or
+/// place files in it, and removed as soon as the copy's name is unlinked:
+/// nothing is left in the temp dir however the server ends (a folder that
+/// lived as long as the server was left behind by every run that did not
+/// drop its registry, a SIGTERM included).
 #[derive(Debug)]
 pub struct PrivateCopies {
-    dir: tempfile::TempDir,
+    root: PathBuf,
     next: AtomicU64,
 }
 
 impl PrivateCopies {
-    /// Creates a new private folder under the system temp dir.
+    /// Copies made under the system temp dir.
     pub fn new() -> std::io::Result<Self> {
+        Self::under(std::env::temp_dir())
+    }
+
+    /// Copies made under `root`.
+    fn under(root: PathBuf) -> std::io::Result<Self> {
         // Libraries are loaded through their descriptor's /proc path (see
         // `map`); without /proc every load would fail with a confusing
         // "no such file", so say why up front.
@@ -134,35 +142,21 @@ impl PrivateCopies {
                 "/proc is not mounted; plugin libraries are loaded through /proc/self/fd",
             ));
         }
-        // tempfile creates the folder with mkdir (failing, and retrying with
-        // another random name, if it exists) but defaults to 0777 & !umask;
-        // ask for 0700 explicitly.
-        let dir = tempfile::Builder::new()
-            .prefix("stratus-plugins-")
-            .permissions(Permissions::from_mode(0o700))
-            .tempdir()?;
         Ok(Self {
-            dir,
+            root,
             next: AtomicU64::new(0),
         })
-    }
-
-    /// The private folder.
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
     }
 
     /// Copies `original` (a file in the plugin folder) to a new private file
     /// and returns that file's open descriptor.
     ///
     /// The original is opened with `O_NOFOLLOW` (a symlink is refused, not
-    /// followed) and must be a regular file; the copy is created with
-    /// `O_CREAT | O_EXCL | O_NOFOLLOW`, mode 0600, and copied kernel-side
-    /// between the two descriptors (`copy_file_range`), so the library's
-    /// bytes never sit in the server's heap. The copy's name is unlinked at
-    /// once: everything after this goes through the descriptor.
+    /// followed) and must be a regular file; the copy is written by
+    /// [`write_private`] into a fresh private folder, which is removed
+    /// before this returns.
     pub fn copy_in(&self, original: &Path) -> Result<PrivateCopy, LoadError> {
-        let mut source = OpenOptions::new()
+        let source = OpenOptions::new()
             .read(true)
             // O_NONBLOCK: a FIFO swapped in for the file must not block the
             // reload thread in open(); it is refused just below. Reads of
@@ -178,21 +172,49 @@ impl PrivateCopies {
         }
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let name = original.file_name().unwrap_or_default().to_string_lossy();
-        let private = self.dir.path().join(format!("{n}-{name}"));
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&private)?;
-        let copied = std::io::copy(&mut source, &mut file);
-        // Nothing needs the name any more, and an unlinked file cannot be
-        // opened by anyone else nor left behind if the server dies.
-        let _ = std::fs::remove_file(&private);
-        copied?;
+        let folder = private_folder(&self.root)?;
+        let file = write_private(folder.path(), &format!("{n}-{name}"), source)?;
+        // The folder is empty (the copy's name is unlinked); dropping it
+        // removes it.
+        drop(folder);
         Ok(PrivateCopy { file })
     }
+}
+
+/// A new folder under `root` with a random name and mode 0700, removed when
+/// dropped.
+fn private_folder(root: &Path) -> std::io::Result<tempfile::TempDir> {
+    // tempfile creates the folder with mkdir (failing, and retrying with
+    // another random name, if it exists) but defaults to 0777 & !umask;
+    // ask for 0700 explicitly.
+    tempfile::Builder::new()
+        .prefix("stratus-plugin-copy-")
+        .permissions(Permissions::from_mode(0o700))
+        .tempdir_in(root)
+}
+
+/// Copies `source` into a new file `name` in `folder` and unlinks the name,
+/// returning the open copy. The file is created with
+/// `O_CREAT | O_EXCL | O_NOFOLLOW`, mode 0600 (whatever already sits at the
+/// name makes the copy fail rather than be written through), and copied
+/// kernel-side between the two descriptors (`copy_file_range`), so the
+/// library's bytes never sit in the server's heap. Everything after this
+/// goes through the descriptor.
+fn write_private(folder: &Path, name: &str, mut source: File) -> Result<File, LoadError> {
+    let private = folder.join(name);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&private)?;
+    let copied = std::io::copy(&mut source, &mut file);
+    // Nothing needs the name any more, and an unlinked file cannot be
+    // opened by anyone else nor left behind if the server dies.
+    let _ = std::fs::remove_file(&private);
+    copied?;
+    Ok(file)
 }
 
 /// An unlinked private copy of a library, held open: the one descriptor that
@@ -641,21 +663,23 @@ mod tests {
     }
 
     #[test]
-    fn the_private_folder_is_new_and_only_ours() {
-        let copies = PrivateCopies::new().unwrap();
-        let other = PrivateCopies::new().unwrap();
-        assert_ne!(copies.dir(), other.dir(), "a fresh random name each time");
-        let meta = std::fs::symlink_metadata(copies.dir()).unwrap();
+    fn a_private_folder_is_new_and_only_ours() {
+        let root = tempfile::tempdir().unwrap();
+        let one = private_folder(root.path()).unwrap();
+        let other = private_folder(root.path()).unwrap();
+        assert_ne!(one.path(), other.path(), "a fresh random name each time");
+        let meta = std::fs::symlink_metadata(one.path()).unwrap();
         assert!(meta.is_dir());
         assert_eq!(meta.mode() & 0o777, 0o700);
     }
 
     #[test]
-    fn a_copy_has_the_same_bytes_and_leaves_no_name_behind() {
+    fn a_copy_has_the_same_bytes_and_leaves_nothing_behind() {
         let folder = tempfile::tempdir().unwrap();
         let original = folder.path().join("libsome.so");
         std::fs::write(&original, b"some bytes").unwrap();
-        let copies = PrivateCopies::new().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let copies = PrivateCopies::under(root.path().to_path_buf()).unwrap();
         let copy = copies.copy_in(&original).unwrap();
         assert_eq!(
             copy.sha256().unwrap(),
@@ -666,7 +690,8 @@ mod tests {
             copy.sha256().unwrap(),
             hex::encode(Sha256::digest(b"some bytes"))
         );
-        assert_eq!(std::fs::read_dir(copies.dir()).unwrap().count(), 0);
+        // Neither the copy's name nor its folder outlives the call.
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
     }
 
     #[test]
@@ -697,13 +722,14 @@ mod tests {
         let folder = tempfile::tempdir().unwrap();
         let original = folder.path().join("libsome.so");
         std::fs::write(&original, b"new").unwrap();
-        let copies = PrivateCopies::new().unwrap();
-        // Whatever sits at the next private name (here: a symlink to a file
+        let private = tempfile::tempdir().unwrap();
+        // Whatever sits at the private name (here: a symlink to a file
         // elsewhere) makes the copy fail rather than be written through.
         let victim = folder.path().join("victim");
         std::fs::write(&victim, b"untouched").unwrap();
-        std::os::unix::fs::symlink(&victim, copies.dir().join("0-libsome.so")).unwrap();
-        let error = copies.copy_in(&original).unwrap_err();
+        std::os::unix::fs::symlink(&victim, private.path().join("0-libsome.so")).unwrap();
+        let source = File::open(&original).unwrap();
+        let error = write_private(private.path(), "0-libsome.so", source).unwrap_err();
         assert!(matches!(error, LoadError::Io(_)), "{error:?}");
         assert_eq!(std::fs::read(&victim).unwrap(), b"untouched");
     }
