@@ -217,7 +217,7 @@ def conformal_baselines(series, m):
     non-overlapping h-step windows as the series allows, up to 48 like ours),
     series by series: a series shorter than 2h + 1 cannot be calibrated
     there and is counted as refused rather than given another model's
-    intervals."""
+    intervals, as is one whose intervals come back NaN."""
     from statsforecast import StatsForecast
     from statsforecast.models import RandomWalkWithDrift, Theta
     from statsforecast.utils import ConformalIntervals
@@ -236,9 +236,14 @@ def conformal_baselines(series, m):
                 refused[label] += 1
                 continue
             name = [c for c in fc.columns if c not in ("unique_id", "ds") and "-lo-" not in c and "-hi-" not in c][0]
-            out[label][sn] = (fc[name].values,
-                              {lvl: (fc[f"{name}-lo-{int(lvl)}"].values, fc[f"{name}-hi-{int(lvl)}"].values)
-                               for lvl in LEVELS})
+            bounds = {lvl: (fc[f"{name}-lo-{int(lvl)}"].values, fc[f"{name}-hi-{int(lvl)}"].values)
+                      for lvl in LEVELS}
+            # A calibration window of one observation gives the random walk
+            # a 0/0 drift and NaN bounds: no interval, so counted as refused.
+            if not all(np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)) for lo, hi in bounds.values()):
+                refused[label] += 1
+                continue
+            out[label][sn] = (fc[name].values, bounds)
     return out, refused
 
 

@@ -145,6 +145,9 @@ async fn a_server_leaves_nothing_in_the_temp_dir() {
                 "--isolation".into(),
                 isolation.into(),
                 "--allow-unauthenticated-admin".into(),
+                // The reload below is explicit; a watcher's rescan racing
+                // the kill could be mid-copy.
+                "--no-watch".into(),
             ],
             env: vec![("TMPDIR", tmp.path().display().to_string())],
             ..Default::default()

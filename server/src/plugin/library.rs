@@ -142,6 +142,10 @@ impl PrivateCopies {
                 "/proc is not mounted; plugin libraries are loaded through /proc/self/fd",
             ));
         }
+        // A temp dir the server cannot write would otherwise refuse every
+        // library with an error that seems to blame the library; fail at
+        // start, naming the folder.
+        drop(private_folder(&root)?);
         Ok(Self {
             root,
             next: AtomicU64::new(0),
@@ -152,11 +156,11 @@ impl PrivateCopies {
     /// and returns that file's open descriptor.
     ///
     /// The original is opened with `O_NOFOLLOW` (a symlink is refused, not
-    /// followed) and must be a regular file; the copy is written by
-    /// [`write_private`] into a fresh private folder, which is removed
-    /// before this returns.
+    /// followed) and must be a regular file; the copy is a file made by
+    /// `create_private` in a fresh private folder, which is removed
+    /// before the bytes are copied in.
     pub fn copy_in(&self, original: &Path) -> Result<PrivateCopy, LoadError> {
-        let source = OpenOptions::new()
+        let mut source = OpenOptions::new()
             .read(true)
             // O_NONBLOCK: a FIFO swapped in for the file must not block the
             // reload thread in open(); it is refused just below. Reads of
@@ -173,10 +177,14 @@ impl PrivateCopies {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let name = original.file_name().unwrap_or_default().to_string_lossy();
         let folder = private_folder(&self.root)?;
-        let file = write_private(folder.path(), &format!("{n}-{name}"), source)?;
-        // The folder is empty (the copy's name is unlinked); dropping it
-        // removes it.
+        let mut file = create_private(folder.path(), &format!("{n}-{name}"))?;
+        // The copy has no name now and its folder is empty: remove it before
+        // the (possibly long) copy, so a server killed mid-copy leaves
+        // nothing behind.
         drop(folder);
+        // Kernel-side between the two descriptors (`copy_file_range`), so
+        // the library's bytes never sit in the server's heap.
+        std::io::copy(&mut source, &mut file)?;
         Ok(PrivateCopy { file })
     }
 }
@@ -191,29 +199,33 @@ fn private_folder(root: &Path) -> std::io::Result<tempfile::TempDir> {
         .prefix("stratus-plugin-copy-")
         .permissions(Permissions::from_mode(0o700))
         .tempdir_in(root)
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot make a private folder for library copies in {} (set TMPDIR to a writable folder): {e}",
+                    root.display()
+                ),
+            )
+        })
 }
 
-/// Copies `source` into a new file `name` in `folder` and unlinks the name,
-/// returning the open copy. The file is created with
-/// `O_CREAT | O_EXCL | O_NOFOLLOW`, mode 0600 (whatever already sits at the
-/// name makes the copy fail rather than be written through), and copied
-/// kernel-side between the two descriptors (`copy_file_range`), so the
-/// library's bytes never sit in the server's heap. Everything after this
-/// goes through the descriptor.
-fn write_private(folder: &Path, name: &str, mut source: File) -> Result<File, LoadError> {
+/// A new, empty file `name` in `folder`, opened for reading and writing,
+/// its name already unlinked. Created with `O_CREAT | O_EXCL | O_NOFOLLOW`,
+/// mode 0600: whatever already sits at the name makes this fail rather than
+/// be written through. Everything after this goes through the descriptor;
+/// an unlinked file cannot be opened by anyone else nor left behind if the
+/// server dies.
+fn create_private(folder: &Path, name: &str) -> Result<File, LoadError> {
     let private = folder.join(name);
-    let mut file = OpenOptions::new()
+    let file = OpenOptions::new()
         .read(true)
         .write(true)
         .create_new(true)
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW)
         .open(&private)?;
-    let copied = std::io::copy(&mut source, &mut file);
-    // Nothing needs the name any more, and an unlinked file cannot be
-    // opened by anyone else nor left behind if the server dies.
-    let _ = std::fs::remove_file(&private);
-    copied?;
+    std::fs::remove_file(&private)?;
     Ok(file)
 }
 
@@ -674,6 +686,16 @@ mod tests {
     }
 
     #[test]
+    fn a_temp_dir_we_cannot_write_is_named_at_start() {
+        let root = tempfile::tempdir().unwrap();
+        let missing = root.path().join("missing");
+        let error = PrivateCopies::under(missing.clone()).unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains(&missing.display().to_string()), "{text}");
+        assert!(text.contains("TMPDIR"), "{text}");
+    }
+
+    #[test]
     fn a_copy_has_the_same_bytes_and_leaves_nothing_behind() {
         let folder = tempfile::tempdir().unwrap();
         let original = folder.path().join("libsome.so");
@@ -728,8 +750,7 @@ mod tests {
         let victim = folder.path().join("victim");
         std::fs::write(&victim, b"untouched").unwrap();
         std::os::unix::fs::symlink(&victim, private.path().join("0-libsome.so")).unwrap();
-        let source = File::open(&original).unwrap();
-        let error = write_private(private.path(), "0-libsome.so", source).unwrap_err();
+        let error = create_private(private.path(), "0-libsome.so").unwrap_err();
         assert!(matches!(error, LoadError::Io(_)), "{error:?}");
         assert_eq!(std::fs::read(&victim).unwrap(), b"untouched");
     }
