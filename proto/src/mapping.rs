@@ -133,6 +133,15 @@ impl api::ForecastPoint {
             intervals: point.intervals.into_iter().map(Into::into).collect(),
         }
     }
+
+    /// The (lower, upper) bounds of this point's `level` interval, if it
+    /// has one.
+    pub fn bounds(&self, level: f64) -> Option<(f64, f64)> {
+        self.intervals
+            .iter()
+            .find(|i| i.level == level)
+            .map(|i| (i.lower, i.upper))
+    }
 }
 
 impl From<wire::Factor> for api::Factor {

@@ -13,6 +13,36 @@ use stratus_client::StratusClient;
 
 pub mod raw_h2;
 
+/// Running the `stratus` CLI against a test server, and reading what it printed.
+pub mod cli {
+    use std::path::Path;
+    use std::process::{Command, Output};
+
+    use super::{Server, binary};
+
+    /// Runs `stratus --server URL args…` and waits for it. `NO_COLOR` is
+    /// removed so the caller's environment cannot change what is drawn.
+    pub fn stratus(server: &Server, args: &[&str]) -> Output {
+        Command::new(binary("stratus"))
+            .arg("--server")
+            .arg(&server.url)
+            .args(args)
+            .env_remove("NO_COLOR")
+            .output()
+            .expect("run stratus")
+    }
+
+    /// Printed bytes as text.
+    pub fn text(bytes: &[u8]) -> String {
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+
+    /// A temp path as a command-line argument.
+    pub fn path(p: &Path) -> &str {
+        p.to_str().expect("UTF-8 temp path")
+    }
+}
+
 /// The plugin crates the tests load, by library file name.
 pub const NAIVE: &str = "libstratus_naive.so";
 /// The canalys growth forecaster.

@@ -1,21 +1,9 @@
 //! The `stratus` CLI against a real server: tables, JSON, and errors.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
+use stratus_e2e::cli::{stratus, text};
 use stratus_e2e::{Server, binary};
-
-fn stratus(server: &Server, args: &[&str]) -> Output {
-    Command::new(binary("stratus"))
-        .arg("--server")
-        .arg(&server.url)
-        .args(args)
-        .output()
-        .expect("run stratus")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 #[test]
 fn forecast_prints_three_years_with_both_intervals() {

@@ -8,26 +8,33 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
+use stratus_e2e::cli::{path, stratus, text};
 use stratus_e2e::{Server, binary};
 
-fn stratus(server: &Server, args: &[&str]) -> Output {
-    Command::new(binary("stratus"))
-        .arg("--server")
-        .arg(&server.url)
-        .args(args)
-        .output()
-        .expect("run stratus")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 temp path")
+/// `forecast --model MODEL --horizon H --input INPUT --output OUTPUT EXTRA…`
+fn bulk_forecast<'a>(
+    model: &'a str,
+    horizon: &'a str,
+    input: &'a Path,
+    output: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "forecast",
+        "--model",
+        model,
+        "--horizon",
+        horizon,
+        "--input",
+        path(input),
+        "--output",
+        output,
+    ];
+    args.extend_from_slice(extra);
+    args
 }
 
 /// Series `i`'s value in `year`: steady growth with a wiggle, distinct per
@@ -103,19 +110,13 @@ fn a_thousand_series_round_trip_and_the_broken_ones_are_listed() {
     let (output, errors) = (dir.path().join("out.csv"), dir.path().join("errors.csv"));
     let out = stratus(
         &server,
-        &[
-            "forecast",
-            "--model",
+        &bulk_forecast(
             "naive",
-            "--horizon",
             "3",
-            "--input",
-            path(&input),
-            "--output",
+            &input,
             path(&output),
-            "--errors",
-            path(&errors),
-        ],
+            &["--errors", path(&errors)],
+        ),
     );
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "a series failed: {stderr}");
@@ -201,19 +202,7 @@ fn bulk_forecasts_equal_single_forecasts() {
     let output = dir.path().join("out.csv");
     let out = stratus(
         &server,
-        &[
-            "forecast",
-            "--model",
-            "naive",
-            "--horizon",
-            "2",
-            "--level",
-            "90",
-            "--input",
-            path(&input),
-            "--output",
-            path(&output),
-        ],
+        &bulk_forecast("naive", "2", &input, path(&output), &["--level", "90"]),
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let rows = read_csv(&output);
@@ -272,19 +261,13 @@ fn an_error_every_series_would_share_stops_the_run_and_lists_them_all() {
     let started = std::time::Instant::now();
     let out = stratus(
         &server,
-        &[
-            "forecast",
-            "--model",
+        &bulk_forecast(
             "nosuch",
-            "--horizon",
             "3",
-            "--input",
-            path(&input),
-            "--output",
+            &input,
             path(&output),
-            "--errors",
-            path(&errors),
-        ],
+            &["--errors", path(&errors)],
+        ),
     );
     assert_eq!(out.status.code(), Some(1));
     let errors = read_csv(&errors);
@@ -311,20 +294,7 @@ fn good_input_exits_zero_and_can_write_to_standard_output() {
          4,2024-Q4,\"a, quoted\"\n5,2025-Q1,\"a, quoted\"\n10,2020-01,m\n11,2020-02,m\n12,2020-03,m\n",
     )
     .unwrap();
-    let out = stratus(
-        &server,
-        &[
-            "forecast",
-            "--model",
-            "naive",
-            "--horizon",
-            "1",
-            "--input",
-            path(&input),
-            "--output",
-            "-",
-        ],
-    );
+    let out = stratus(&server, &bulk_forecast("naive", "1", &input, "-", &[]));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
@@ -344,17 +314,7 @@ fn an_unreadable_input_or_output_is_one_clear_error() {
     std::fs::write(&existing, "keep me\n").unwrap();
     let out = stratus(
         &server,
-        &[
-            "forecast",
-            "--model",
-            "naive",
-            "--horizon",
-            "1",
-            "--input",
-            path(&input),
-            "--output",
-            path(&existing),
-        ],
+        &bulk_forecast("naive", "1", &input, path(&existing), &[]),
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -367,17 +327,7 @@ fn an_unreadable_input_or_output_is_one_clear_error() {
     std::fs::write(&input, "series_id,period,value\na,2020,1\n").unwrap();
     let out = stratus(
         &server,
-        &[
-            "forecast",
-            "--model",
-            "naive",
-            "--horizon",
-            "1",
-            "--input",
-            path(&input),
-            "--output",
-            "/nonexistent/dir/out.csv",
-        ],
+        &bulk_forecast("naive", "1", &input, "/nonexistent/dir/out.csv", &[]),
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -460,17 +410,7 @@ fn colour_on_a_terminal_only_without_no_color() {
     let dir = tempfile::tempdir().unwrap();
     let input = many_csv(dir.path());
     let output = dir.path().join("out.csv");
-    let bulk = [
-        "forecast",
-        "--model",
-        "naive",
-        "--horizon",
-        "1",
-        "--input",
-        path(&input),
-        "--output",
-        path(&output),
-    ];
+    let bulk = bulk_forecast("naive", "1", &input, path(&output), &[]);
     let shown = on_a_terminal(&server, &bulk, None).unwrap();
     assert!(shown.contains("/1000 series"), "{shown:?}");
     assert!(has_colour(&shown), "{shown:?}");

@@ -8,29 +8,12 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
+use stratus_e2e::cli::{path, stratus, text};
 use stratus_e2e::{BUBBLE, CANALYS, MCKINSEY, NAIVE, Server, ServerOptions, binary};
-
-fn stratus(server: &Server, args: &[&str]) -> Output {
-    Command::new(binary("stratus"))
-        .arg("--server")
-        .arg(&server.url)
-        .args(args)
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("run stratus")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn ok(out: &Output) -> Value {
     assert!(out.status.success(), "{}", text(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("JSON on stdout")
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 temp path")
 }
 
 /// What an SVG chart drew, in pixels.
@@ -258,6 +241,20 @@ const HISTORY: [(&str, f64); 6] = [
     ("2024", 40.0),
 ];
 
+/// A built-in dataset's observations as (period, value), asked of the server.
+fn dataset_history(server: &Server, name: &str) -> Vec<(String, f64)> {
+    let dataset = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async { server.client().await.get_dataset(name).await.unwrap() });
+    dataset
+        .series
+        .unwrap()
+        .observations
+        .into_iter()
+        .map(|o| (o.period, o.value))
+        .collect()
+}
+
 fn history_csv(dir: &Path) -> std::path::PathBuf {
     let csv = dir.join("sales.csv");
     let rows: String = HISTORY
@@ -369,21 +366,7 @@ fn a_fan_chart_of_a_dataset_draws_its_history_and_scenarios() {
     let drawing = parse_svg(&std::fs::read_to_string(&svg).unwrap());
     let y = drawing.y_axis();
 
-    let dataset = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        server
-            .client()
-            .await
-            .get_dataset("global-cloud-infra-annual")
-            .await
-            .unwrap()
-    });
-    let history: Vec<(String, f64)> = dataset
-        .series
-        .unwrap()
-        .observations
-        .into_iter()
-        .map(|o| (o.period, o.value))
-        .collect();
+    let history = dataset_history(&server, "global-cloud-infra-annual");
     let x = drawing.x_axis(&periods_of(&history, &means(&json["points"])));
     assert!(
         drawing.has_line_through(&x, &y, &history),
@@ -567,21 +550,7 @@ fn compare_shows_models_side_by_side_ranked_by_backtest() {
     // with its library.
     let drawing = parse_svg(&std::fs::read_to_string(&svg).unwrap());
     let y = drawing.y_axis();
-    let dataset = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        server
-            .client()
-            .await
-            .get_dataset("china-cloud-infra-quarterly")
-            .await
-            .unwrap()
-    });
-    let history: Vec<(String, f64)> = dataset
-        .series
-        .unwrap()
-        .observations
-        .into_iter()
-        .map(|o| (o.period, o.value))
-        .collect();
+    let history = dataset_history(&server, "china-cloud-infra-quarterly");
     let json = ok(&stratus(
         &server,
         &[

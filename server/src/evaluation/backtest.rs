@@ -522,12 +522,7 @@ impl Scorer<'_> {
 fn bounds_at(points: &[ForecastPoint], level: f64) -> Vec<(f64, f64)> {
     points
         .iter()
-        .map(|p| {
-            p.intervals
-                .iter()
-                .find(|i| i.level == level)
-                .map_or((f64::NAN, f64::NAN), |i| (i.lower, i.upper))
-        })
+        .map(|p| p.bounds(level).unwrap_or((f64::NAN, f64::NAN)))
         .collect()
 }
 

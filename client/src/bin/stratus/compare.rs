@@ -93,11 +93,7 @@ pub async fn run(client: &StratusClient, args: CompareArgs) -> anyhow::Result<()
                 origins,
                 response: Box::new(response),
             },
-            Err(status) => Ranking::NotRun(format!(
-                "{}: {}",
-                render::code_name(status.code()),
-                status.message()
-            )),
+            Err(status) => Ranking::NotRun(render::status(&status)),
         }
     };
     let (forecasts, ranking) = futures::join!(forecasts, ranking);
@@ -126,12 +122,7 @@ pub async fn run(client: &StratusClient, args: CompareArgs) -> anyhow::Result<()
     let failed: Vec<&Entry> = entries.iter().filter(|e| e.forecast.is_err()).collect();
     for entry in &failed {
         if let Err(status) = &entry.forecast {
-            eprintln!(
-                "not forecast: {}: {}: {}",
-                entry.name,
-                render::code_name(status.code()),
-                status.message()
-            );
+            eprintln!("not forecast: {}: {}", entry.name, render::status(status));
         }
     }
     if failed.is_empty() {
@@ -259,13 +250,9 @@ fn table(entries: &[Entry], history: &proto::Series, level: f64) -> String {
             match own {
                 Some(p) => {
                     row.push(render::right(format!("{:.2}", p.mean)));
-                    let interval = p
-                        .intervals
-                        .iter()
-                        .find(|i| i.level == level)
-                        .map_or("—".to_owned(), |i| {
-                            format!("{:.2}–{:.2}", i.lower, i.upper)
-                        });
+                    let interval = p.bounds(level).map_or("—".to_owned(), |(lower, upper)| {
+                        format!("{lower:.2}–{upper:.2}")
+                    });
                     row.push(render::right(interval));
                 }
                 None => row.extend([render::right("—"), render::right("—")]),
@@ -328,7 +315,7 @@ fn print_json(entries: &[Entry], ranking: &Ranking) -> anyhow::Result<()> {
             let status = e.forecast.as_ref().err()?;
             Some(serde_json::json!({
                 "model": e.name,
-                "error": format!("{}: {}", render::code_name(status.code()), status.message()),
+                "error": render::status(status),
             }))
         })
         .collect();

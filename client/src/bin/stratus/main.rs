@@ -54,9 +54,8 @@ async fn main() -> ExitCode {
             );
             match error.downcast_ref::<tonic::Status>() {
                 Some(status) => eprintln!(
-                    "{prefix} {}: {}{}",
-                    render::code_name(status.code()),
-                    status.message(),
+                    "{prefix} {}{}",
+                    render::status(status),
                     transport_hint(status, tls, has_cert)
                 ),
                 None => eprintln!("{prefix} {error:#}"),
@@ -141,7 +140,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         Ok(models) => serde_json::json!({ "server": r.url, "models": models }),
                         Err(status) => serde_json::json!({
                             "server": r.url,
-                            "error": format!("{}: {}", render::code_name(status.code()), status.message()),
+                            "error": render::status(status),
                         }),
                     })
                     .collect();
@@ -181,11 +180,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     Ok(models) => print!("{url}:\n{}", render::models(&models)),
                     Err(status) => {
                         failed += 1;
-                        println!(
-                            "{url}: error: {}: {}",
-                            render::code_name(status.code()),
-                            status.message()
-                        );
+                        println!("{url}: error: {}", render::status(&status));
                     }
                 }
             }
@@ -210,11 +205,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                     Err(status) => {
                         unhealthy += 1;
-                        println!(
-                            "{url}: error: {}: {}",
-                            render::code_name(status.code()),
-                            status.message()
-                        );
+                        println!("{url}: error: {}", render::status(&status));
                     }
                 }
             }

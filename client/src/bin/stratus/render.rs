@@ -15,6 +15,11 @@ pub fn right(text: impl ToString) -> Cell {
     Cell::new(text.to_string()).set_alignment(CellAlignment::Right)
 }
 
+/// `INVALID_ARGUMENT: the message`: how every command prints a gRPC status.
+pub fn status(status: &tonic::Status) -> String {
+    format!("{}: {}", code_name(status.code()), status.message())
+}
+
 /// `INVALID_ARGUMENT` from `Code::InvalidArgument`.
 pub fn code_name(code: tonic::Code) -> String {
     let mut name = String::new();

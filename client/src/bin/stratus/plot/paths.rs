@@ -127,12 +127,7 @@ fn levels_widest_first(points: &[proto::ForecastPoint]) -> Vec<f64> {
 fn bounds(points: &[proto::ForecastPoint], level: f64) -> (Vec<f64>, Vec<f64>) {
     points
         .iter()
-        .map(|p| {
-            p.intervals
-                .iter()
-                .find(|i| i.level == level)
-                .map_or((f64::NAN, f64::NAN), |i| (i.lower, i.upper))
-        })
+        .map(|p| p.bounds(level).unwrap_or((f64::NAN, f64::NAN)))
         .unzip()
 }
 
