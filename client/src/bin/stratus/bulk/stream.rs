@@ -142,7 +142,7 @@ impl Sender {
         }));
         let mut answers = match client.forecast_stream(requests).await {
             Ok(answers) => answers,
-            Err(status) => return Some(Blame::All(describe(&status))),
+            Err(status) => return Some(Blame::All(render::status(&status))),
         };
         while let Some(answer) = answers.next().await {
             match answer {
@@ -163,7 +163,7 @@ impl Sender {
                     outcomes[index - start] = Some(Ok(response));
                     self.progress.inc(1);
                 }
-                Err(status) => return Some(blame(&status, self.series.len())),
+                Err(status) => return Some(blame(&status, remaining)),
             }
         }
         if remaining.is_empty() {
@@ -190,21 +190,18 @@ impl Sender {
     }
 }
 
-/// `INVALID_ARGUMENT: message`, as the CLI prints statuses.
-fn describe(status: &tonic::Status) -> String {
-    format!("{}: {}", render::code_name(status.code()), status.message())
-}
-
-/// Whom a stream's error is about; see the module documentation. `count`
-/// bounds the valid request ids.
-fn blame(status: &tonic::Status, count: usize) -> Blame {
+/// Whom a stream's error is about; see the module documentation. Only a
+/// series of this stream still unanswered (`remaining`) can be blamed: an
+/// error naming any other id (never sent, or already answered) blames all,
+/// or the stream would be reopened for ever without progress.
+fn blame(status: &tonic::Status, remaining: &VecDeque<usize>) -> Blame {
     let message = status.message();
     let parsed = message
         .strip_prefix("request_id '")
         .and_then(|rest| rest.split_once("': "))
         .and_then(|(id, rest)| Some((id.parse::<usize>().ok()?, rest)));
-    let Some((index, rest)) = parsed.filter(|(index, _)| *index < count) else {
-        return Blame::All(describe(status));
+    let Some((index, rest)) = parsed.filter(|(index, _)| remaining.contains(index)) else {
+        return Blame::All(render::status(status));
     };
     // Our request_id means nothing to the reader; the reason does.
     let reason = format!("{}: {rest}", render::code_name(status.code()));
@@ -246,20 +243,25 @@ mod tests {
     use super::*;
     use tonic::Status;
 
+    /// A stream whose series 0..10 are all unanswered.
+    fn unanswered() -> VecDeque<usize> {
+        (0..10).collect()
+    }
+
     #[test]
     fn a_series_field_blames_that_series() {
         let status = Status::invalid_argument(
             "request_id '7': series.observations: naive needs at least 3 observations",
         );
         assert_eq!(
-            blame(&status, 10),
+            blame(&status, &unanswered()),
             Blame::Series(
                 7,
                 "INVALID_ARGUMENT: series.observations: naive needs at least 3 observations".into()
             )
         );
         let failed = Status::internal("request_id '2': model naive failed: panic");
-        assert!(matches!(blame(&failed, 10), Blame::Series(2, _)));
+        assert!(matches!(blame(&failed, &unanswered()), Blame::Series(2, _)));
     }
 
     #[test]
@@ -273,10 +275,26 @@ mod tests {
             Status::invalid_argument("request_id '99': series.name: too long"),
         ] {
             assert!(
-                matches!(blame(&status, 10), Blame::All(_)),
+                matches!(blame(&status, &unanswered()), Blame::All(_)),
                 "{}",
                 status.message()
             );
         }
+    }
+
+    #[test]
+    fn an_error_naming_an_answered_series_blames_all() {
+        // Series 0..3 were answered; an error still naming 2 cannot be
+        // about it, and blaming it again would reopen the stream for ever.
+        let remaining: VecDeque<usize> = (3..10).collect();
+        let status = Status::internal("request_id '2': model naive failed: panic");
+        assert!(matches!(blame(&status, &remaining), Blame::All(_)));
+        assert!(matches!(
+            blame(
+                &Status::internal("request_id '3': model naive failed"),
+                &remaining
+            ),
+            Blame::Series(3, _)
+        ));
     }
 }
