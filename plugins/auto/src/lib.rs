@@ -200,6 +200,7 @@ pub fn forecast_values(
     };
 
     let cap = output::LogWidthCap::default();
+    let t = stats::CentralT::new(levels, dof);
     let points: Vec<wire::ForecastPoint> = path
         .iter()
         .enumerate()
@@ -214,7 +215,7 @@ pub fn forecast_values(
                     levels,
                     centre,
                     |level| {
-                        let half = stats::central_t(level, dof) * sd;
+                        let half = t.at(level) * sd;
                         // Only log-scale widths are capped (on the values'
                         // own scale nothing is exponentiated).
                         if log { cap.apply(half) } else { half }

@@ -289,6 +289,7 @@ fn size(sizing: &Sizing<'_>, assumptions: Assumptions) -> Result<wire::ForecastO
         })
         .collect();
     let cap = output::LogWidthCap::default();
+    let t = stats::CentralT::new(levels, dof);
     let points_of = |values: &[f64], with_intervals: bool| -> Vec<wire::ForecastPoint> {
         let growth = growth::year_on_year(y, values, per_year_usize);
         values
@@ -304,7 +305,7 @@ fn size(sizing: &Sizing<'_>, assumptions: Assumptions) -> Result<wire::ForecastO
                     output::intervals(
                         levels,
                         mean.ln(),
-                        |level| cap.apply(stats::central_t(level, dof) * log_sds[h]),
+                        |level| cap.apply(t.at(level) * log_sds[h]),
                         f64::exp,
                     )
                 } else {

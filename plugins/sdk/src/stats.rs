@@ -23,9 +23,44 @@ pub fn central_t(level: f64, dof: f64) -> f64 {
     }
 }
 
+/// [`central_t`] for each of a forecast's levels, computed once: the
+/// quantile is found iteratively, and every step of a forecast needs the
+/// same ones.
+#[derive(Debug, Clone)]
+pub struct CentralT {
+    dof: f64,
+    quantiles: Vec<(f64, f64)>,
+}
+
+impl CentralT {
+    /// The quantiles of `levels` with `dof` degrees of freedom.
+    pub fn new(levels: &[f64], dof: f64) -> Self {
+        Self {
+            dof,
+            quantiles: levels.iter().map(|&l| (l, central_t(l, dof))).collect(),
+        }
+    }
+
+    /// The quantile of `level` (computed now if it was not given).
+    pub fn at(&self, level: f64) -> f64 {
+        self.quantiles
+            .iter()
+            .find(|(l, _)| *l == level)
+            .map_or_else(|| central_t(level, self.dof), |&(_, q)| q)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn central_t_once_is_central_t() {
+        let t = CentralT::new(&[80.0, 95.0], 4.0);
+        assert_eq!(t.at(95.0), central_t(95.0, 4.0));
+        assert_eq!(t.at(80.0), central_t(80.0, 4.0));
+        assert_eq!(t.at(50.0), central_t(50.0, 4.0));
+    }
 
     #[test]
     fn known_quantiles() {

@@ -141,6 +141,8 @@ pub fn calibrate(
     let mut half_widths = Vec::with_capacity(levels.len());
     for (l, &level) in levels.iter().enumerate() {
         let p = level / 100.0;
+        // The pooled errors' width is the same at every step that needs it.
+        let pooled_width = std::cell::OnceCell::new();
         let mut widths = Vec::with_capacity(horizon);
         for (s, errors) in by_step.iter().enumerate() {
             let width = match ranked(errors, p) {
@@ -152,7 +154,7 @@ pub fn calibrate(
                         student(errors, p)
                     } else {
                         pooled_steps = true;
-                        student(&pooled, p) * root_h
+                        *pooled_width.get_or_init(|| student(&pooled, p)) * root_h
                     };
                     let largest = errors.last().copied().unwrap_or(0.0);
                     studentized.max(largest).max(own_width(s, l))

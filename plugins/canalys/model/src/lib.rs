@@ -246,6 +246,7 @@ fn forecast_values(
 
     let medians: Vec<f64> = log_means.iter().map(|m| m.exp()).collect();
     let cap = output::LogWidthCap::default();
+    let t = stats::CentralT::new(levels, dof as f64);
     let bands: Vec<Vec<(f64, f64)>> = log_means
         .iter()
         .zip(&multipliers)
@@ -258,7 +259,7 @@ fn forecast_values(
             levels
                 .iter()
                 .map(|&level| {
-                    let half = cap.apply(stats::central_t(level, dof as f64) * sd);
+                    let half = cap.apply(t.at(level) * sd);
                     ((mean - half).exp(), (mean + half).exp())
                 })
                 .collect()
