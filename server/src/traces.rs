@@ -435,7 +435,16 @@ mod tests {
     #[test]
     fn no_span_is_made_while_tracing_is_off() {
         assert!(!enabled());
-        assert!(plugin_span(None, "naive", "1.0.0", "ab", 6, 3, 1).is_none());
-        assert!(current_rpc().is_none());
+        // A subscriber that records every span, so a span that is made
+        // shows (without one every span is a no-op and this proves nothing).
+        tracing::subscriber::with_default(tracing_subscriber::registry(), || {
+            let rpc = tracing::info_span!("rpc");
+            assert!(!rpc.is_none(), "the subscriber records spans");
+            assert!(plugin_span(Some(&rpc), "naive", "1.0.0", "ab", 6, 3, 1).is_none());
+            assert!(current_rpc().is_none(), "outside a call");
+            RPC.sync_scope(rpc.clone(), || {
+                assert!(current_rpc().is_some(), "inside a call");
+            });
+        });
     }
 }

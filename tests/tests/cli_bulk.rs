@@ -215,28 +215,27 @@ fn bulk_forecasts_equal_single_forecasts() {
             .map(|year| format!("{year},{}\n", value(i, year)))
             .collect();
         std::fs::write(&single, format!("period,value\n{history}")).unwrap();
-        let json: Value = serde_json::from_slice(
-            &stratus(
-                &server,
-                &[
-                    "forecast",
-                    "--model",
-                    "naive",
-                    "--horizon",
-                    "2",
-                    "--level",
-                    "90",
-                    "--csv",
-                    path(&single),
-                    "--json",
-                ],
-            )
-            .stdout,
-        )
-        .unwrap();
+        let one = stratus(
+            &server,
+            &[
+                "forecast",
+                "--model",
+                "naive",
+                "--horizon",
+                "2",
+                "--level",
+                "90",
+                "--csv",
+                path(&single),
+                "--json",
+            ],
+        );
+        assert!(one.status.success(), "{}", text(&one.stderr));
+        let json: Value = serde_json::from_slice(&one.stdout).unwrap();
+        let points = json["points"].as_array().unwrap();
         let bulk: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == id).collect();
-        assert_eq!(bulk.len(), 2);
-        for (row, point) in bulk.iter().zip(json["points"].as_array().unwrap()) {
+        assert_eq!((bulk.len(), points.len()), (2, 2));
+        for (row, point) in bulk.iter().zip(points) {
             assert_eq!(row[1], point["period"].as_str().unwrap());
             let mean: f64 = row[2].parse().unwrap();
             assert_eq!(mean, point["mean"].as_f64().unwrap(), "{id}");

@@ -179,12 +179,14 @@ impl Periods {
 }
 
 fn passes_through(vertices: &[(f64, f64)], x: &Periods, y: &Axis, path: &[(String, f64)]) -> bool {
-    path.iter().all(|(period, value)| {
-        let x = x.x(period);
-        vertices
-            .iter()
-            .any(|&(px, py)| (px - x).abs() <= 1.0 && y.pixel_error(py, *value) <= 1.0)
-    })
+    // An empty path would pass vacuously.
+    !path.is_empty()
+        && path.iter().all(|(period, value)| {
+            let x = x.x(period);
+            vertices
+                .iter()
+                .any(|&(px, py)| (px - x).abs() <= 1.0 && y.pixel_error(py, *value) <= 1.0)
+        })
 }
 
 /// The periods of a history then a forecast.
@@ -454,10 +456,11 @@ fn ranking(stdout: &str) -> Vec<String> {
         .lines()
         .skip_while(|l| !l.starts_with("ranking by backtest"))
         .skip(2) // the heading and the table header
-        .map_while(|l| {
+        .enumerate()
+        .map_while(|(i, l)| {
             let mut words = l.split_whitespace();
-            let rank = words.next()?.parse::<u32>().ok()?;
-            assert!(rank > 0);
+            let rank = words.next()?.parse::<usize>().ok()?;
+            assert_eq!(rank, i + 1, "ranks count from 1, in order: {l}");
             words.next().map(str::to_owned)
         })
         .collect()
